@@ -1,0 +1,3 @@
+module github.com/lttng-xen/lttng-xen
+
+go 1.26

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one test command: vet, then every test with the race detector.
+# Installs babeltrace2 when it is missing and we are root (CI, fresh machines).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v babeltrace2 >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing babeltrace2" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq babeltrace2 >/dev/null
+  else
+    echo "test.sh: babeltrace2 not found; tests that need it will skip" >&2
+  fi
+fi
+
+go vet ./...
+go test -race -count=1 -timeout 10m "$@" ./...
