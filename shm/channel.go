@@ -1,0 +1,369 @@
+package shm
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// closedBit is set in the write offset when the packet ending at that
+// offset has been closed (its context written) and no packet is open. It
+// is only ever set on a sub-buffer boundary. Offsets are free-running byte
+// counts and never reach 2^63.
+const closedBit = 1 << 63
+
+// recordAlign is the alignment of every record's start (its header begins
+// with a 64-bit timestamp).
+const recordAlign = 8
+
+// Config describes a channel to [NewChannel].
+type Config struct {
+	Geometry Geometry
+	Mode     Mode
+	UUID     [16]byte
+	StreamID uint32
+	PageSize int // control page rounding; 0 means 4096
+
+	// HeaderSize is the packet header length (a multiple of 8). The first
+	// record of a packet starts right after it.
+	HeaderSize int
+
+	// Clock returns the current timestamp. It must be monotonic across
+	// all writers (a system-wide monotonic clock, not a per-CPU counter).
+	Clock func() uint64
+
+	// OpenPacket writes the header of packet seq into pkt (the whole
+	// sub-buffer) with its begin timestamp. It runs concurrently with
+	// writers filling pkt's payload and with ClosePacket for the same
+	// packet, so it must write only the header fields ClosePacket does not.
+	OpenPacket func(pkt []byte, seq, tsBegin uint64)
+
+	// ClosePacket writes the end of packet pkt's context: end timestamp,
+	// content length in bytes (header included) and the cumulative number of
+	// records lost so far.
+	ClosePacket func(pkt []byte, tsEnd, contentBytes, discarded uint64)
+
+	// Deliver is called by the writer that completes packet seq, after the
+	// packet is published to the consumer. It must not block (the
+	// hypervisor signals an eventfd). May be nil.
+	Deliver func(seq uint64)
+}
+
+// Channel is the producer side of the ring. Reserve, Commit and Flush are
+// safe for concurrent use by any number of goroutines; they take no lock,
+// make no system call and allocate nothing (Deliver aside).
+//
+// The authoritative write offset, commit counters and lost counters live in
+// the Channel (producer-private memory) and are published to the control
+// page, which the consumer can scribble on; the only word read back from the
+// control page is the consumed offset, and it is validated first.
+type Channel struct {
+	cfg     Config
+	ctrl    *Control
+	buf     []byte
+	sbSize  uint64
+	sbMask  uint64
+	sbShift uint
+	nMask   uint64
+	nShift  uint
+	bufMask uint64
+	hdr     uint64
+
+	// commits[i] is slot i's free-running commit counter, each on its own
+	// cache line: writers of adjacent packets do not share a line.
+	commits []paddedWord
+	// delivered[i] is the sequence+1 of the last packet delivered in slot
+	// i: the private copy the consumed-offset check trusts.
+	delivered []atomic.Uint64
+
+	_   [64]byte
+	off atomic.Uint64 // the write offset: the one word every writer CASes
+	_   [56]byte
+
+	lostFull     atomic.Uint64
+	lostTooBig   atomic.Uint64
+	consumedSeen atomic.Uint64 // last consumed offset that passed validation
+	badConsumed  atomic.Uint64
+	lastBad      atomic.Uint64
+	_            [24]byte
+}
+
+type paddedWord struct {
+	v atomic.Uint64
+	_ [56]byte
+}
+
+// Reservation is a slot handed out by [Channel.Reserve]. Buf is where the
+// record goes (exactly the requested size); TS is the timestamp the record
+// must carry. Pass it back to [Channel.Commit] once Buf is written.
+type Reservation struct {
+	Buf    []byte
+	TS     uint64
+	seq    uint64 // packet sequence number the slot belongs to
+	commit uint64 // bytes to commit: alignment padding (+ header) + record
+}
+
+// NewChannel initialises ctrl as a control page for cfg and returns the
+// producer for buf. buf must be exactly cfg.Geometry.Total() bytes; both
+// regions must be 8-byte aligned.
+func NewChannel(ctrl, buf []byte, cfg Config) (*Channel, error) {
+	if err := cfg.Geometry.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Mode != ModeDiscard {
+		return nil, fmt.Errorf("%w: %v (only discard mode is implemented)", ErrMode, cfg.Mode)
+	}
+	g := cfg.Geometry
+	if uint64(len(buf)) != g.Total() {
+		return nil, fmt.Errorf("%w: buffer is %d bytes, geometry %v needs %d", ErrTooSmall, len(buf), g, g.Total())
+	}
+	if !checkAligned(buf) {
+		return nil, ErrAlignment
+	}
+	if cfg.HeaderSize <= 0 || cfg.HeaderSize%recordAlign != 0 || uint64(cfg.HeaderSize) >= g.SubbufSize {
+		return nil, fmt.Errorf("%w: packet header size %d (must be a positive multiple of 8 below the sub-buffer size)", ErrGeometry, cfg.HeaderSize)
+	}
+	if cfg.Clock == nil || cfg.OpenPacket == nil || cfg.ClosePacket == nil {
+		return nil, fmt.Errorf("shm: Config needs Clock, OpenPacket and ClosePacket")
+	}
+	if cfg.PageSize == 0 {
+		cfg.PageSize = 4096
+	}
+	c, err := InitControl(ctrl, ControlInfo{
+		Version: ControlVersion, PageSize: uint32(cfg.PageSize), Mode: cfg.Mode, Geometry: g,
+		UUID: cfg.UUID, StreamID: cfg.StreamID, HeaderSize: uint32(cfg.HeaderSize),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ch := &Channel{
+		cfg: cfg, ctrl: c, buf: buf,
+		sbSize: g.SubbufSize, sbMask: g.SubbufSize - 1, sbShift: log2(g.SubbufSize),
+		nMask: g.NumSubbuf - 1, nShift: log2(g.NumSubbuf),
+		bufMask:   g.Total() - 1,
+		hdr:       uint64(cfg.HeaderSize),
+		commits:   make([]paddedWord, g.NumSubbuf),
+		delivered: make([]atomic.Uint64, g.NumSubbuf),
+	}
+	// Start "closed at offset 0": the first record opens packet 0 and
+	// there is nothing to close.
+	ch.off.Store(closedBit)
+	return ch, nil
+}
+
+// Control returns the control page view the channel publishes to.
+func (c *Channel) Control() *Control { return c.ctrl }
+
+// Geometry returns the ring's shape.
+func (c *Channel) Geometry() Geometry { return c.cfg.Geometry }
+
+// Reserve reserves size bytes for one record. On success the caller writes
+// the record into r.Buf (stamped with r.TS) and calls Commit(&r).
+//
+// It fails with ErrTooBig when the record can never fit a sub-buffer, and
+// with ErrFull when it needs a sub-buffer the consumer still holds
+// (discard mode); either way the record is counted as lost.
+//
+// Ordering: the timestamp is read after loading the write offset and
+// before the CAS that claims the slot. CASes on one word are totally
+// ordered, so a record later in the stream was stamped later: timestamps
+// never decrease in stream order.
+func (c *Channel) Reserve(size int) (Reservation, error) {
+	sz := uint64(size)
+	for {
+		o := c.off.Load()
+		ts := c.cfg.Clock()
+		// An offset inside a sub-buffer (in != 0) is in an open packet
+		// (closedBit is only ever set on boundaries).
+		if in := o & c.sbMask; in != 0 {
+			start := (o + recordAlign - 1) &^ (recordAlign - 1)
+			end := start + sz
+			if end-(o-in) <= c.sbSize {
+				if !c.off.CompareAndSwap(o, end) {
+					continue
+				}
+				b := start & c.bufMask
+				return Reservation{Buf: c.buf[b : b+sz : b+sz], TS: ts, seq: o >> c.sbShift, commit: end - o}, nil
+			}
+		}
+		r, retry, err := c.reserveSlow(o, ts, sz)
+		if retry {
+			continue
+		}
+		return r, err
+	}
+}
+
+// reserveSlow handles a record that opens a new packet, closing the
+// current one if it is still open. retry is true when the CAS lost a race.
+func (c *Channel) reserveSlow(o, ts, sz uint64) (r Reservation, retry bool, err error) {
+	if c.hdr+sz > c.sbSize {
+		c.lostTooBig.Add(1)
+		c.publishLost()
+		return Reservation{}, false, fmt.Errorf("%w: %d bytes, a sub-buffer holds %d after its %d-byte header", ErrTooBig, sz, c.sbSize-c.hdr, c.hdr)
+	}
+	pos := o &^ closedBit
+	needClose := o&closedBit == 0
+	next := (pos + c.sbMask) &^ c.sbMask // start of the packet to open
+	if !c.slotFree(next) {
+		c.lostFull.Add(1)
+		c.publishLost()
+		return Reservation{}, false, ErrFull
+	}
+	// Sample the loss count inside the CAS loop, like the timestamp: packets
+	// are closed in CAS order, so each packet's events_discarded is >= the
+	// previous packet's.
+	var lost uint64
+	if needClose {
+		lost = c.lostTotal()
+	}
+	end := next + c.hdr + sz
+	if !c.off.CompareAndSwap(o, end) {
+		return Reservation{}, true, nil
+	}
+	seq := next >> c.sbShift
+	if needClose {
+		c.closePacket(seq-1, pos, ts, lost)
+	}
+	c.cfg.OpenPacket(c.packet(seq), seq, ts)
+	c.ctrl.publishWriteOffset(end)
+	b := (next + c.hdr) & c.bufMask
+	return Reservation{Buf: c.buf[b : b+sz : b+sz], TS: ts, seq: seq, commit: c.hdr + sz}, false, nil
+}
+
+// closePacket writes packet seq's context (its content ends at pos) and
+// commits the padding to the sub-buffer's end plus the close token.
+func (c *Channel) closePacket(seq, pos, ts, lost uint64) {
+	start := seq << c.sbShift
+	c.cfg.ClosePacket(c.packet(seq), ts, pos-start, lost)
+	c.commit(seq, start+c.sbSize-pos+1)
+}
+
+// Commit publishes a reserved record. The atomic add orders the caller's
+// stores to r.Buf before it; the writer whose add completes the packet
+// therefore sees every byte of it before publishing it.
+func (c *Channel) Commit(r *Reservation) { c.commit(r.seq, r.commit) }
+
+func (c *Channel) commit(seq, n uint64) {
+	slot := seq & c.nMask
+	lap := seq >> c.nShift
+	// A slot on lap L is complete at (L+1) x (sbSize+1): all its bytes plus
+	// the close token. Lap L+1 cannot start before lap L is consumed, hence
+	// delivered, so the counter never mixes laps.
+	v := c.commits[slot].v.Add(n)
+	if v == (lap+1)*(c.sbSize+1) {
+		c.deliver(seq, slot, v)
+	}
+}
+
+func (c *Channel) deliver(seq, slot, commit uint64) {
+	c.delivered[slot].Store(seq + 1)
+	c.publishLost()
+	c.ctrl.publishSlot(slot, seq, commit)
+	if c.cfg.Deliver != nil {
+		c.cfg.Deliver(seq)
+	}
+}
+
+// Flush closes the open packet, if any, without opening another, so a
+// partial sub-buffer reaches the consumer. It never produces an empty
+// packet. Unless final, it does nothing when the next slot is still held
+// by the consumer: records dropped while no packet is open would have no
+// packet to report them, and a periodic flush must not create that state.
+// The final flush (trace stop, writers quiescent) always closes. It reports
+// whether it closed a packet.
+func (c *Channel) Flush(final bool) bool {
+	for {
+		o := c.off.Load()
+		ts := c.cfg.Clock()
+		if o&closedBit != 0 {
+			return false
+		}
+		next := (o + c.sbMask) &^ c.sbMask
+		if !final && !c.slotFree(next) {
+			return false
+		}
+		lost := c.lostTotal()
+		if !c.off.CompareAndSwap(o, next|closedBit) {
+			continue
+		}
+		c.closePacket((next>>c.sbShift)-1, o, ts, lost)
+		c.ctrl.publishWriteOffset(next)
+		return true
+	}
+}
+
+func (c *Channel) packet(seq uint64) []byte {
+	b := (seq << c.sbShift) & c.bufMask
+	return c.buf[b : b+c.sbSize : b+c.sbSize]
+}
+
+// slotFree reports whether the packet starting at offset next may be
+// written: the previous packet in its slot has been consumed.
+func (c *Channel) slotFree(next uint64) bool {
+	return next+c.sbSize-c.consumed() <= c.sbSize<<c.nShift
+}
+
+// consumed returns the consumer's offset after validation. The consumer
+// owns the word and may write anything into it; a new value is accepted
+// only if it is on a sub-buffer boundary, not behind the last accepted
+// value, and releases only packets that were delivered. Otherwise it is
+// counted (once per distinct bad value) and the last good value is used.
+func (c *Channel) consumed() uint64 {
+	last := c.consumedSeen.Load()
+	v := c.ctrl.Consumed()
+	if v == last {
+		return last
+	}
+	if !c.validConsumed(last, v) {
+		if c.lastBad.Swap(v) != v {
+			c.ctrl.publishBadConsumed(c.badConsumed.Add(1))
+		}
+		return last
+	}
+	for !c.consumedSeen.CompareAndSwap(last, v) {
+		// Another writer moved it; keep the larger (both were validated).
+		last = c.consumedSeen.Load()
+		if last >= v {
+			return last
+		}
+	}
+	return v
+}
+
+func (c *Channel) validConsumed(last, v uint64) bool {
+	if v&c.sbMask != 0 || v < last || v-last > c.sbSize<<c.nShift {
+		return false
+	}
+	for seq := last >> c.sbShift; seq < v>>c.sbShift; seq++ {
+		if c.delivered[seq&c.nMask].Load() != seq+1 {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Channel) lostTotal() uint64 { return c.lostFull.Load() + c.lostTooBig.Load() }
+
+func (c *Channel) publishLost() { c.ctrl.publishLost(c.lostFull.Load(), c.lostTooBig.Load()) }
+
+// Stats is a snapshot of the channel's counters.
+type Stats struct {
+	WriteOffset uint64 // bytes reserved so far (free-running)
+	Delivered   uint64 // packets delivered
+	Consumed    uint64 // packets released by the consumer (validated)
+	LostFull    uint64 // records dropped: buffer full
+	LostTooBig  uint64 // records dropped: larger than a sub-buffer
+	BadConsumed uint64 // consumed-offset values rejected
+}
+
+// Stats returns the channel's counters. Safe for concurrent use.
+func (c *Channel) Stats() Stats {
+	return Stats{
+		WriteOffset: c.off.Load() &^ closedBit,
+		Delivered:   c.ctrl.Delivered(),
+		Consumed:    c.consumed() >> c.sbShift,
+		LostFull:    c.lostFull.Load(),
+		LostTooBig:  c.lostTooBig.Load(),
+		BadConsumed: c.badConsumed.Load(),
+	}
+}

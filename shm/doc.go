@@ -1,0 +1,13 @@
+// Package shm is the lttng-xen trace channel: one ring of sub-buffers shared
+// between the hypervisor's simulated pCPUs (many concurrent writers) and one
+// consumer process (lttd-xen).
+//
+// The package is format-agnostic: it moves bytes and counts them. What a
+// packet header looks like is supplied by the caller as two hooks
+// ([Config.OpenPacket], [Config.ClosePacket]); package record implements them
+// for CTF 1.8.
+//
+// The ring logic ([Channel], [Consumer], [Control]) works on plain []byte, so
+// it is tested with make([]byte, n); the memfd, seal and mmap plumbing lives
+// apart in memfd_linux.go. docs/ARCHITECTURE.md describes the protocol.
+package shm
