@@ -10,7 +10,7 @@ import (
 // version: its offsets are part of the ABI.
 func TestControlLayoutPinned(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
+		name      string
 		got, want int
 	}{
 		{"magic", offMagic, 0x00}, {"version", offVersion, 0x04},
