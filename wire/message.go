@@ -1,0 +1,470 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Op names a request. The hypercall ops are in hypercall.go, the tools' ops in tools.go; the
+// ops below belong to both protocols.
+type Op string
+
+// Ops common to both protocols.
+const (
+	// OpStatus asks for the trace's [Status]. No arguments. Reply: Status (State is
+	// [StateNone] when there is no trace).
+	OpStatus Op = "status"
+	// OpMap maps the trace's shared memory. No arguments. Reply: MapID (non-zero) and two
+	// descriptors, in this order: the control memfd (open read-write; map it shared,
+	// read-write) and the buffer memfd (open read-only and sealed; map it shared,
+	// read-only). Each successful map takes a reference on the trace's memory until
+	// [OpUnmap] with the same MapID, or until the connection that mapped closes.
+	// Errors: no_trace.
+	OpMap Op = "map"
+	// OpUnmap releases a mapping reference. Arguments: Unmap. Errors: not_found.
+	OpUnmap Op = "unmap"
+	// OpMetadata fetches the trace's CTF metadata (TSDL text). No arguments. Reply:
+	// MetadataVersion (the event table's version the text was made from) and one descriptor, a
+	// sealed read-only memfd holding the text (it can outgrow a message). The consumer fetches
+	// it again whenever the control page's metadata version changes. Errors: no_trace.
+	OpMetadata Op = "metadata"
+)
+
+// Ops reserved for later versions, in both protocols; their arguments are fixed here so that
+// both sides agree once they are implemented. A server that does not implement one replies
+// [CodeUnsupported].
+const (
+	// OpEventAdd registers an event type at run time. Arguments: EventAdd. Reply: Events
+	// holding the new event.
+	OpEventAdd Op = "event_add"
+	// OpEventList lists the event types. No arguments. Reply: Events.
+	OpEventList Op = "event_list"
+	// OpEmit makes a pCPU write one event. Arguments: Emit.
+	OpEmit Op = "emit"
+	// OpEnableEvent enables the events matching the globs. Arguments: Events.
+	OpEnableEvent Op = "enable_event"
+	// OpDisableEvent disables the events matching the globs. Arguments: Events.
+	OpDisableEvent Op = "disable_event"
+	// OpCPUOnline brings a pCPU up. Arguments: CPU.
+	OpCPUOnline Op = "cpu_online"
+	// OpCPUOffline takes a pCPU down. Arguments: CPU.
+	OpCPUOffline Op = "cpu_offline"
+)
+
+// Mode is the buffer mode of a trace.
+type Mode string
+
+// ModeDiscard drops new records while the buffer is full (and counts them).
+const ModeDiscard Mode = "discard"
+
+// State is the state of the trace.
+type State string
+
+// Trace states.
+const (
+	StateNone    State = "none"
+	StateCreated State = "created"
+	StateStarted State = "started"
+	StateStopped State = "stopped"
+)
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	switch s {
+	case StateNone, StateCreated, StateStarted, StateStopped:
+		return true
+	}
+	return false
+}
+
+// Request is one request message. Exactly the argument struct its Op takes is set; the others
+// are nil (see [Request.Validate]).
+type Request struct {
+	Op       Op            `json:"op"`
+	Create   *CreateArgs   `json:"create,omitempty"`    // trace_create, create
+	Unmap    *UnmapArgs    `json:"unmap,omitempty"`     // unmap
+	EventAdd *EventAddArgs `json:"event_add,omitempty"` // event_add
+	Emit     *EmitArgs     `json:"emit,omitempty"`      // emit
+	Events   *EventsArgs   `json:"events,omitempty"`    // enable_event, disable_event
+	CPU      *CPUArgs      `json:"cpu,omitempty"`       // cpu_online, cpu_offline
+}
+
+// CreateArgs are the arguments of trace_create (and of the tools' create). Only structural
+// checks are made here; the hypervisor validates the geometry.
+type CreateArgs struct {
+	SubbufSize  uint64        `json:"subbuf_size"`     // bytes per sub-buffer, > 0
+	NumSubbuf   uint64        `json:"num_subbuf"`      // sub-buffer count, > 0
+	Mode        Mode          `json:"mode"`            // only ModeDiscard for now
+	SwitchTimer time.Duration `json:"switch_timer_ns"` // periodic flush, 0 = none; JSON in ns
+	// Events holds globs ([path.Match] syntax) of the event names to enable; empty enables all.
+	Events []string `json:"events,omitempty"`
+}
+
+// UnmapArgs are the arguments of unmap.
+type UnmapArgs struct {
+	MapID uint64 `json:"map_id"` // as returned by map; never 0
+}
+
+// EventAddArgs are the arguments of event_add.
+type EventAddArgs struct {
+	Decl string `json:"decl"` // the event's declaration, in the record package's syntax
+}
+
+// EmitArgs are the arguments of emit.
+type EmitArgs struct {
+	CPU    int               `json:"cpu"`
+	Name   string            `json:"name"`
+	Fields map[string]string `json:"fields,omitempty"` // field name → value as text
+}
+
+// EventsArgs are the arguments of enable_event and disable_event.
+type EventsArgs struct {
+	Globs []string `json:"globs"` // [path.Match] syntax, at least one
+}
+
+// CPUArgs are the arguments of cpu_online and cpu_offline.
+type CPUArgs struct {
+	CPU int `json:"cpu"`
+}
+
+// Reply is one reply message. A successful reply has OK set and Error and Code empty; a failed
+// one has OK unset, a Code and a text (see [ErrorReply] and [Reply.Err]). The other fields
+// are set by the ops that document them.
+type Reply struct {
+	OK     bool        `json:"ok"`
+	Error  string      `json:"error,omitempty"`
+	Code   Code        `json:"code,omitempty"`
+	Status *Status     `json:"status,omitempty"`
+	MapID  uint64      `json:"map_id,omitempty"`
+	Events []EventInfo `json:"events,omitempty"`
+	// MetadataVersion is set by metadata.
+	MetadataVersion uint64 `json:"metadata_version,omitempty"`
+}
+
+// Status describes the trace and its channel.
+type Status struct {
+	State            State         `json:"state"`
+	SubbufSize       uint64        `json:"subbuf_size"`
+	NumSubbuf        uint64        `json:"num_subbuf"`
+	Mode             Mode          `json:"mode"`
+	SwitchTimer      time.Duration `json:"switch_timer_ns"`
+	CPUs             int           `json:"cpus"`        // pCPUs configured
+	CPUsOnline       []int         `json:"cpus_online"` // ids of the pCPUs up
+	EventsWritten    uint64        `json:"events_written"`
+	EventsLost       uint64        `json:"events_lost"` // LostFull + LostTooBig
+	LostFull         uint64        `json:"lost_full"`
+	LostTooBig       uint64        `json:"lost_too_big"`
+	PacketsDelivered uint64        `json:"packets_delivered"`
+	PacketsConsumed  uint64        `json:"packets_consumed"`
+	BadConsumed      uint64        `json:"bad_consumed"`
+	Refcount         uint64        `json:"refcount"` // live mappings
+	Readers          int           `json:"readers"`  // registered pollers (dom0)
+	MetadataVersion  uint64        `json:"metadata_version"`
+	UUID             string        `json:"uuid"`
+	EnabledEvents    []string      `json:"enabled_events"`
+}
+
+// EventInfo describes an event type.
+type EventInfo struct {
+	ID      uint32      `json:"id"`
+	Name    string      `json:"name"`
+	Fields  []FieldInfo `json:"fields"`
+	Enabled bool        `json:"enabled"`
+}
+
+// FieldInfo describes one payload field of an event type.
+type FieldInfo struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // the record package's type name, e.g. "u32", "string"
+}
+
+// argKind names the argument struct of a [Request], as spelled in JSON.
+type argKind string
+
+const (
+	argNone     argKind = ""
+	argCreate   argKind = "create"
+	argUnmap    argKind = "unmap"
+	argEventAdd argKind = "event_add"
+	argEmit     argKind = "emit"
+	argEvents   argKind = "events"
+	argCPU      argKind = "cpu"
+)
+
+// opSpec is what the protocol fixes about one op.
+type opSpec struct {
+	args     argKind
+	replyFDs []string           // names of the descriptors an OK reply carries, in order
+	reply    func(*Reply) error // extra checks on an OK reply; nil for none
+	reserved bool               // not yet served; see the reserved ops
+}
+
+// opSpecs holds every op of both protocols. Ops in both have the same spec.
+var opSpecs = map[Op]opSpec{
+	OpBindVIRQ:     {replyFDs: []string{"virq"}},
+	OpTraceCreate:  {args: argCreate},
+	OpTraceStart:   {},
+	OpTraceStop:    {},
+	OpTraceDestroy: {},
+
+	OpCreate:  {args: argCreate},
+	OpStart:   {},
+	OpStop:    {},
+	OpDestroy: {},
+	OpPoll:    {replyFDs: []string{"wakeup"}},
+
+	OpStatus:   {reply: checkStatusReply},
+	OpMap:      {replyFDs: []string{"control", "buffer"}, reply: checkMapReply},
+	OpUnmap:    {args: argUnmap},
+	OpMetadata: {replyFDs: []string{"metadata"}},
+
+	OpEventAdd:     {args: argEventAdd, reserved: true},
+	OpEventList:    {reserved: true},
+	OpEmit:         {args: argEmit, reserved: true},
+	OpEnableEvent:  {args: argEvents, reserved: true},
+	OpDisableEvent: {args: argEvents, reserved: true},
+	OpCPUOnline:    {args: argCPU, reserved: true},
+	OpCPUOffline:   {args: argCPU, reserved: true},
+}
+
+// present lists the argument structs set in r.
+func (r Request) present() []argKind {
+	var k []argKind
+	if r.Create != nil {
+		k = append(k, argCreate)
+	}
+	if r.Unmap != nil {
+		k = append(k, argUnmap)
+	}
+	if r.EventAdd != nil {
+		k = append(k, argEventAdd)
+	}
+	if r.Emit != nil {
+		k = append(k, argEmit)
+	}
+	if r.Events != nil {
+		k = append(k, argEvents)
+	}
+	if r.CPU != nil {
+		k = append(k, argCPU)
+	}
+	return k
+}
+
+// Validate checks that r's op is known to one of the protocols and that r carries exactly the
+// arguments that op takes, structurally sane. It does not check that the op belongs to a given
+// protocol (see [Protocol.Validate]). Errors wrap [ErrUnknownOp] or [ErrBadRequest].
+func (r Request) Validate() error {
+	spec, ok := opSpecs[r.Op]
+	if !ok {
+		return fmt.Errorf("op %q: %w", r.Op, ErrUnknownOp)
+	}
+	present := r.present()
+	for _, k := range present {
+		if k != spec.args {
+			return fmt.Errorf("op %s: unexpected %q arguments: %w", r.Op, k, ErrBadRequest)
+		}
+	}
+	if spec.args == argNone {
+		return nil
+	}
+	if len(present) == 0 {
+		return fmt.Errorf("op %s: missing %q arguments: %w", r.Op, spec.args, ErrBadRequest)
+	}
+	if err := r.checkArgs(spec.args); err != nil {
+		return fmt.Errorf("op %s: %w: %w", r.Op, ErrBadRequest, err)
+	}
+	return nil
+}
+
+// checkArgs checks the argument struct of kind k, which is present.
+func (r Request) checkArgs(k argKind) error {
+	switch k {
+	case argCreate:
+		return r.Create.validate()
+	case argUnmap:
+		if r.Unmap.MapID == 0 {
+			return fmt.Errorf("map_id is 0")
+		}
+	case argEventAdd:
+		if strings.TrimSpace(r.EventAdd.Decl) == "" {
+			return fmt.Errorf("empty decl")
+		}
+	case argEmit:
+		return r.Emit.validate()
+	case argEvents:
+		if len(r.Events.Globs) == 0 {
+			return fmt.Errorf("no globs")
+		}
+		return validateGlobs(r.Events.Globs)
+	case argCPU:
+		if r.CPU.CPU < 0 {
+			return fmt.Errorf("cpu %d is negative", r.CPU.CPU)
+		}
+	}
+	return nil
+}
+
+func (a *CreateArgs) validate() error {
+	switch {
+	case a.SubbufSize == 0:
+		return fmt.Errorf("subbuf_size is 0")
+	case a.NumSubbuf == 0:
+		return fmt.Errorf("num_subbuf is 0")
+	case a.Mode != ModeDiscard:
+		return fmt.Errorf("mode %q is not %q", a.Mode, ModeDiscard)
+	case a.SwitchTimer < 0:
+		return fmt.Errorf("switch_timer_ns %d is negative", int64(a.SwitchTimer))
+	}
+	return validateGlobs(a.Events)
+}
+
+func (a *EmitArgs) validate() error {
+	if a.CPU < 0 {
+		return fmt.Errorf("cpu %d is negative", a.CPU)
+	}
+	if a.Name == "" {
+		return fmt.Errorf("empty event name")
+	}
+	for k := range a.Fields {
+		if k == "" {
+			return fmt.Errorf("empty field name")
+		}
+	}
+	return nil
+}
+
+// validateGlobs checks that each glob is non-empty and well-formed for [path.Match].
+func validateGlobs(globs []string) error {
+	for _, g := range globs {
+		if g == "" {
+			return fmt.Errorf("empty glob")
+		}
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("glob %q: %w", g, err)
+		}
+	}
+	return nil
+}
+
+// validate checks the structure of a reply regardless of its op.
+func (r *Reply) validate() error {
+	if r.OK {
+		if r.Code != "" || r.Error != "" {
+			return fmt.Errorf("successful reply with error %q (code %q)", r.Error, r.Code)
+		}
+	} else if r.Code == "" {
+		return fmt.Errorf("failed reply without a code")
+	}
+	if r.Status != nil && !r.Status.State.Valid() {
+		return fmt.Errorf("unknown trace state %q", r.Status.State)
+	}
+	return nil
+}
+
+func checkStatusReply(r *Reply) error {
+	if r.Status == nil {
+		return fmt.Errorf("status reply without status")
+	}
+	return nil
+}
+
+func checkMapReply(r *Reply) error {
+	if r.MapID == 0 {
+		return fmt.Errorf("map reply without map_id")
+	}
+	return nil
+}
+
+// decodeObject decodes one message body: a JSON object, unknown fields ignored, types strict.
+func decodeObject(b []byte, v any) error {
+	if len(b) > MaxMessageSize {
+		return fmt.Errorf("%d bytes: %w", len(b), ErrMessageTooLarge)
+	}
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("not a JSON object: %w", ErrMalformed)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// DecodeRequest decodes and validates ([Request.Validate]) one request body. Errors wrap
+// [ErrBadRequest] (with [ErrMalformed] or [ErrMessageTooLarge]) or [ErrUnknownOp].
+func DecodeRequest(b []byte) (*Request, error) {
+	var r Request
+	if err := decodeObject(b, &r); err != nil {
+		return nil, fmt.Errorf("decode request: %w: %w", ErrBadRequest, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	return &r, nil
+}
+
+// DecodeReply decodes one reply body and checks its structure (an OK reply has no error, a
+// failed one has a code, a status has a known state). Errors wrap [ErrMalformed] or
+// [ErrMessageTooLarge].
+func DecodeReply(b []byte) (*Reply, error) {
+	var r Reply
+	if err := decodeObject(b, &r); err != nil {
+		return nil, fmt.Errorf("decode reply: %w", err)
+	}
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("decode reply: %w: %w", ErrMalformed, err)
+	}
+	return &r, nil
+}
+
+// Protocol is the set of ops one server accepts. The values [Hypercalls] and [Tools] are the
+// only ones; they are immutable and safe for concurrent use.
+type Protocol struct {
+	name string
+	ops  []Op // sorted
+}
+
+func newProtocol(name string, ops ...Op) *Protocol {
+	for _, op := range ops {
+		if _, ok := opSpecs[op]; !ok {
+			panic("wire: protocol " + name + ": op without spec: " + string(op))
+		}
+	}
+	ops = slices.Clone(ops)
+	slices.Sort(ops)
+	return &Protocol{name: name, ops: ops}
+}
+
+// Name returns "hypercall" or "tools".
+func (p *Protocol) Name() string { return p.name }
+
+// Ops returns the protocol's ops, sorted, reserved ones included.
+func (p *Protocol) Ops() []Op { return slices.Clone(p.ops) }
+
+// Has reports whether op belongs to the protocol.
+func (p *Protocol) Has(op Op) bool {
+	_, ok := slices.BinarySearch(p.ops, op)
+	return ok
+}
+
+// Reserved reports whether op is one of the ops reserved for later versions.
+func Reserved(op Op) bool { return opSpecs[op].reserved }
+
+// ReplyFDs returns the number of file descriptors a successful reply to op carries (0 for an
+// unknown op). Failed replies carry none.
+func ReplyFDs(op Op) int { return len(opSpecs[op].replyFDs) }
+
+// Validate checks that r's op belongs to p and then [Request.Validate]. Errors wrap
+// [ErrUnknownOp] or [ErrBadRequest].
+func (p *Protocol) Validate(r *Request) error {
+	if !p.Has(r.Op) {
+		return fmt.Errorf("op %q is not a %s op: %w", r.Op, p.name, ErrUnknownOp)
+	}
+	return r.Validate()
+}
