@@ -1,0 +1,24 @@
+// Package record is the trace format of lttng-xen: the event table, the
+// writer-side record encoder, the CTF 1.8 packet header and context, the
+// TSDL metadata and its parser, the stream decoder, and the clock.
+//
+// The byte layout is the one of docs/ARCHITECTURE.md. A sub-buffer is one
+// CTF packet: a [PacketHeaderSize]-byte header and context written by
+// [OpenPacket] and [ClosePacket], then records. A record starts on an
+// 8-byte boundary with a [HeaderSize]-byte header (timestamp u64, event id
+// u32, cpu_id u32) followed by its fields at their natural alignment; the
+// packet's content_size is the exact end of its last record. [Metadata]
+// declares that layout in TSDL so babeltrace2 reads the files as they are,
+// and [OpenTrace] reads them back from that metadata, not from the
+// built-in table, so event types registered at run time decode too.
+//
+// Concurrency: an [*Event] is immutable and may be used by any number of
+// goroutines; [Event.Encode] and [EncodeU64U32] write only into the
+// caller's buffer and never allocate. A [*Table] is safe for concurrent
+// use, with lock-free readers. A [*Trace] is immutable once opened; each
+// [*Reader] belongs to one goroutine. Everything else is safe for
+// concurrent use.
+//
+// Errors: sentinels are in errors.go; decoding errors are [*DecodeError] values
+// naming the file and byte offset. Compare with errors.Is.
+package record
