@@ -1,0 +1,89 @@
+// Command dom0 is the Linux-kernel stand-in: the only process that issues
+// hypercalls. It binds VIRQ_TBUF, wakes the trace readers at every
+// delivered sub-buffer, and serves lttctl-xen and lttd-xen on dom0.sock.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lttng-xen/lttng-xen/dom0"
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+	"github.com/lttng-xen/lttng-xen/internal/rundir"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+func main() { cmdline.Main(newApp(os.Stderr)) }
+
+func newApp(stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "dom0",
+		Usage:     "the dom0 kernel stand-in: relays the tools' requests as hypercalls and wakes trace readers",
+		UsageText: "dom0 [--wakeup eventfd|pipe] [--run-dir DIR]",
+		Description: `Runs until SIGINT or SIGTERM. It waits for the hypervisor's socket to
+appear (and reappear after a restart) and binds VIRQ_TBUF on it.
+
+Examples:
+   dom0                     # readers are woken through an eventfd
+   dom0 --wakeup pipe       # ... or through a pipe`,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "wakeup", Value: "eventfd", Usage: "how readers are woken: eventfd or pipe"},
+			&cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept tools run by this uid (root and our own uid always)"},
+			cmdline.RunDirFlag,
+			cmdline.LogLevelFlag,
+		},
+		Action: run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return cmdline.Usagef("unexpected argument %q", c.Args().First())
+	}
+	log, err := cmdline.Logger(c, c.App.ErrWriter, "dom0")
+	if err != nil {
+		return err
+	}
+	kind, err := dom0.ParseWakeup(c.String("wakeup"))
+	if err != nil {
+		return cmdline.Usagef("%v", err)
+	}
+	allowed, err := cmdline.ParseUIDs(c.Int64Slice("allow-uid"))
+	if err != nil {
+		return err
+	}
+	dir := cmdline.RunDir(c)
+	if err := rundir.Ensure(dir); err != nil {
+		return err
+	}
+	path := rundir.Path(dir, rundir.Dom0Socket)
+	ln, err := wire.Listen(path)
+	if err != nil {
+		return fmt.Errorf("dom0: %w", err)
+	}
+	d, err := dom0.New(dom0.Config{
+		HypervisorSocket: rundir.Path(dir, rundir.HypervisorSocket),
+		Listener:         ln, Wakeup: kind, Allowed: allowed, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ctx, cancel := cmdline.ShutdownSignals()
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run() }()
+	log.Info("dom0 ready", "socket", path, "wakeup", string(kind))
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return d.Close()
+	case err = <-errc:
+		return errors.Join(err, d.Close())
+	}
+}

@@ -1,0 +1,99 @@
+// Command hypervisor is the simulated Xen hypervisor's tracing side: it
+// owns the trace channel, runs the simulated pCPUs that write into it and
+// serves hypercalls from dom0 on hypervisor.sock in the run directory.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lttng-xen/lttng-xen/hypervisor"
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+	"github.com/lttng-xen/lttng-xen/internal/rundir"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+func main() { cmdline.Main(newApp(os.Stderr)) }
+
+func newApp(stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "hypervisor",
+		Usage:     "the simulated Xen hypervisor: owns the trace buffers, runs pCPUs that write events",
+		UsageText: "hypervisor [--cpus N] [--max-cpus N] [--rate R] [--seed S] [--run-dir DIR]",
+		Description: `Runs until SIGINT or SIGTERM. Only dom0 talks to it (hypercalls on
+hypervisor.sock); use lttctl-xen to drive a trace.
+
+Examples:
+   hypervisor --cpus 8                  # 8 pCPUs writing as fast as they can once started
+   hypervisor --cpus 2 --rate 50000     # 50k events/s per pCPU
+   hypervisor --cpus 4 --max-cpus 16    # 4 pCPUs up, 12 more can be brought online`,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "cpus", Value: 4, Usage: "simulated pCPUs online at boot (independent of the host's CPUs)"},
+			&cli.IntFlag{Name: "max-cpus", Usage: "highest number of pCPUs (CPU hotplug range); default --cpus"},
+			&cli.Float64Flag{Name: "rate", Value: 0, Usage: "events per second per pCPU; 0 = as fast as possible"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "workload seed (the same seed gives the same event sequence per pCPU)"},
+			&cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept hypercalls from this uid (root and our own uid always)"},
+			cmdline.RunDirFlag,
+			cmdline.LogLevelFlag,
+		},
+		Action: run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return cmdline.Usagef("unexpected argument %q", c.Args().First())
+	}
+	log, err := cmdline.Logger(c, c.App.ErrWriter, "hypervisor")
+	if err != nil {
+		return err
+	}
+	allowed, err := cmdline.ParseUIDs(c.Int64Slice("allow-uid"))
+	if err != nil {
+		return err
+	}
+	h, err := hypervisor.New(hypervisor.Config{
+		CPUs: c.Int("cpus"), MaxCPUs: c.Int("max-cpus"), Rate: c.Float64("rate"), Seed: c.Uint64("seed"), Logger: log,
+	})
+	if err != nil {
+		return cmdline.Usagef("%v", err)
+	}
+	defer h.Close()
+	dir := cmdline.RunDir(c)
+	if err := rundir.Ensure(dir); err != nil {
+		return err
+	}
+	path := rundir.Path(dir, rundir.HypervisorSocket)
+	ln, err := wire.Listen(path)
+	if err != nil {
+		return fmt.Errorf("hypervisor: %w", err)
+	}
+	srv := hypervisor.NewServer(h, ln, allowed)
+	ctx, cancel := cmdline.ShutdownSignals()
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	log.Info("hypervisor ready", "socket", path, "cpus", c.Int("cpus"), "rate", c.Float64("rate"))
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errc:
+	}
+	return closeAll(err, srv.Close(), h.Close())
+}
+
+func closeAll(first error, rest ...error) error {
+	if first != nil {
+		return first
+	}
+	for _, e := range rest {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// commands lists every subcommand with arguments that make it send a request.
+var commands = [][]string{{"create"}, {"start"}, {"stop"}, {"destroy"}, {"status"}, {"status", "--json"}}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "--version")
+	r.wantOK(t, name+" version "+cmdline.Version+"\n")
+}
+
+func TestHelp(t *testing.T) {
+	r := run(t, "--help")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, w := range []string{"EXAMPLES:", "--run-dir", "--log-level", "--timeout", "--version"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("help does not mention %q", w)
+		}
+	}
+	for _, cmd := range []string{"create", "start", "stop", "destroy", "status"} {
+		if !strings.Contains(r.stdout, "\n   "+cmd+" ") {
+			t.Errorf("help does not list %s", cmd)
+		}
+		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}} {
+			r := run(t, args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("%s: exit %d, stderr %q", args, r.code, r.stderr)
+			}
+			for _, w := range []string{"USAGE:\n   " + name + " [global options] " + cmd, "DESCRIPTION:", "EXAMPLES:\n   ", "OPTIONS:"} {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("%s: help does not contain %q", args, w)
+				}
+			}
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	d := startFakeDom0(t, func(req *wire.Request) (*wire.Reply, error) {
+		t.Errorf("unexpected request %+v", req)
+		return nil, errHangUp
+	})
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"no command given", "--help"}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"--bogus", "status"}, []string{"--bogus", "not defined"}},
+		{[]string{"status", "--bogus"}, []string{"status: ", "--bogus", "lttctl-xen status --help"}},
+		{[]string{"--log-level", "loud", "status"}, []string{"--log-level", "loud"}},
+		{[]string{"--timeout", "0", "status"}, []string{"--timeout 0s", "positive"}},
+		{[]string{"--timeout", "soon", "status"}, []string{"--timeout", "soon"}},
+		{[]string{"start", "now"}, []string{`start: unexpected argument "now"`}},
+		{[]string{"stop", "now"}, []string{`stop: unexpected argument "now"`}},
+		{[]string{"destroy", "all"}, []string{`destroy: unexpected argument "all"`}},
+		{[]string{"status", "all"}, []string{`status: unexpected argument "all"`}},
+		{[]string{"create", "big"}, []string{`create: unexpected argument "big"`}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			d.run(t, tc.args...).wantFail(t, cmdline.ExitUsage, tc.want...)
+		})
+	}
+	d.wantRequests(t)
+}
+
+func TestDom0NotRunning(t *testing.T) {
+	for _, dir := range []struct{ name, path string }{
+		{"no socket", t.TempDir()},
+		{"stale socket", staleRunDir(t)},
+	} {
+		for _, args := range commands {
+			t.Run(dir.name+"/"+strings.Join(args, " "), func(t *testing.T) {
+				r := run(t, append([]string{"--run-dir", dir.path}, args...)...)
+				r.wantFail(t, cmdline.ExitError, "dom0 is not running", dir.path)
+			})
+		}
+	}
+}
+
+func TestNoAnswer(t *testing.T) {
+	release := make(chan struct{})
+	d := startFakeDom0(t, func(*wire.Request) (*wire.Reply, error) {
+		<-release
+		return nil, errHangUp
+	})
+	defer close(release) // before the fake's cleanup waits for its goroutines
+	for _, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			begin := time.Now()
+			r := d.run(t, append([]string{"--timeout", "100ms"}, args...)...)
+			r.wantFail(t, cmdline.ExitError, args[0]+": ", "dom0 did not answer within 100ms", "--timeout")
+			if took := time.Since(begin); took > 10*time.Second {
+				t.Errorf("gave up after %s, want about 100ms", took)
+			}
+		})
+	}
+}
+
+func TestHangUp(t *testing.T) {
+	d := startFakeDom0(t, func(*wire.Request) (*wire.Reply, error) { return nil, errHangUp })
+	for _, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			d.run(t, args...).wantFail(t, cmdline.ExitError, args[0]+": ", "dom0 closed the connection")
+		})
+	}
+}
+
+func TestDebugLog(t *testing.T) {
+	d := startFakeDom0(t, ok)
+	r := d.run(t, "--log-level", "debug", "start")
+	if r.code != 0 || r.stdout != "tracing started\n" {
+		t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "op=start") {
+		t.Errorf("debug log %q does not show the request", r.stderr)
+	}
+	if r := d.run(t, "start"); r.stderr != "" {
+		t.Errorf("log at the default level: %q, want nothing", r.stderr)
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lttng-xen/lttng-xen/internal/size"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// statusWriter prints one status. The format flags choose one; a later --watch prints a
+// status per interval with the same writer.
+type statusWriter func(w io.Writer, st *wire.Status) error
+
+func (t *tool) statusCommand() *cli.Command {
+	return command(&cli.Command{
+		Name:      "status",
+		Usage:     "show the trace's state, buffers and counters",
+		UsageText: name + " [global options] status [--json]",
+		Description: `Shows the trace's state (none, created, started, stopped), its buffers, the
+pCPUs online, and its counters: events written and lost (lost because the buffer
+was full, or because a record was bigger than a sub-buffer), sub-buffers
+delivered to and consumed by the readers, rejected consumed positions, live
+mappings (refcount) and readers.
+
+--json prints the same as one JSON object, with the protocol's field names
+(sizes in bytes, switch_timer_ns in nanoseconds).
+
+EXAMPLES:
+   lttctl-xen status
+   lttctl-xen status --json | jq .events_lost`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+		},
+		Action: t.status,
+	})
+}
+
+func (t *tool) status(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	write := statusWriter(writeStatusTable)
+	if c.Bool("json") {
+		write = writeStatusJSON
+	}
+	s, err := t.dial(c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.status()
+	if err != nil {
+		return err
+	}
+	return write(t.stdout, st)
+}
+
+// status fetches the trace's status.
+func (s *session) status() (*wire.Status, error) {
+	rep, err := s.call(&wire.Request{Op: wire.OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Status, nil // wire checks that a status reply has one
+}
+
+func writeStatusJSON(w io.Writer, st *wire.Status) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode status: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// writeStatusTable prints st as aligned "name  value" lines.
+func writeStatusTable(w io.Writer, st *wire.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, args...))
+	}
+	if st.State == wire.StateNone {
+		row("state", "none (no trace: make one with lttctl-xen create)")
+		row("cpus online", "%s", cpus(st))
+		return tw.Flush()
+	}
+	row("state", "%s", st.State)
+	row("uuid", "%s", st.UUID)
+	row("sub-buffers", "%d x %s = %s", st.NumSubbuf, size.Format(st.SubbufSize), size.Format(st.NumSubbuf*st.SubbufSize))
+	row("mode", "%s", st.Mode)
+	if st.SwitchTimer > 0 {
+		row("switch timer", "%s", st.SwitchTimer)
+	} else {
+		row("switch timer", "off")
+	}
+	row("cpus online", "%s", cpus(st))
+	row("events", "%s", enabled(st.EnabledEvents))
+	row("events written", "%d", st.EventsWritten)
+	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)
+	row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
+	row("bad consumed", "%d", st.BadConsumed)
+	row("refcount", "%d", st.Refcount)
+	row("readers", "%d", st.Readers)
+	row("metadata version", "%d", st.MetadataVersion)
+	return tw.Flush()
+}
+
+// cpus lists the pCPUs online as ranges, with the count: "0-3,6 (5 of 8)".
+func cpus(st *wire.Status) string {
+	if len(st.CPUsOnline) == 0 {
+		return fmt.Sprintf("none (0 of %d)", st.CPUs)
+	}
+	return fmt.Sprintf("%s (%d of %d)", ranges(st.CPUsOnline), len(st.CPUsOnline), st.CPUs)
+}
+
+// ranges writes ids as sorted ranges: "0-3,6".
+func ranges(ids []int) string {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	var b strings.Builder
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(ids[i]))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(ids[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// enabled lists the enabled events.
+func enabled(names []string) string {
+	if len(names) == 0 {
+		return "none enabled"
+	}
+	return fmt.Sprintf("%d enabled: %s", len(names), strings.Join(names, ", "))
+}

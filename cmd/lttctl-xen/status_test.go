@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// started is a status with every field set.
+var started = wire.Status{
+	State:            wire.StateStarted,
+	SubbufSize:       64 << 10,
+	NumSubbuf:        8,
+	Mode:             wire.ModeDiscard,
+	SwitchTimer:      500 * time.Millisecond,
+	CPUs:             8,
+	CPUsOnline:       []int{0, 1, 2, 5},
+	EventsWritten:    123456,
+	EventsLost:       12,
+	LostFull:         10,
+	LostTooBig:       2,
+	PacketsDelivered: 40,
+	PacketsConsumed:  38,
+	BadConsumed:      1,
+	Refcount:         2,
+	Readers:          1,
+	MetadataVersion:  3,
+	UUID:             "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
+	EnabledEvents:    []string{"sched_switch", "irq_entry"},
+}
+
+// statusOf is a handler that answers status requests with st.
+func statusOf(t *testing.T, st wire.Status) handler {
+	return func(req *wire.Request) (*wire.Reply, error) {
+		if req.Op != wire.OpStatus {
+			t.Errorf("op %s, want status", req.Op)
+		}
+		return &wire.Reply{Status: &st}, nil
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	d := startFakeDom0(t, statusOf(t, started))
+	d.run(t, "status").wantOK(t, `state             started
+uuid              5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162
+sub-buffers       8 x 64KiB = 512KiB
+mode              discard
+switch timer      500ms
+cpus online       0-2,5 (4 of 8)
+events            2 enabled: sched_switch, irq_entry
+events written    123456
+events lost       12 (buffer full 10, too big 2)
+packets           delivered 40, consumed 38
+bad consumed      1
+refcount          2
+readers           1
+metadata version  3
+`)
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus})
+}
+
+func TestStatusTableNoTimer(t *testing.T) {
+	st := started
+	st.State, st.SwitchTimer, st.EnabledEvents = wire.StateStopped, 0, nil
+	d := startFakeDom0(t, statusOf(t, st))
+	r := d.run(t, "status")
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for _, line := range []string{"state             stopped\n", "switch timer      off\n", "events            none enabled\n"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("status does not show %q", line)
+		}
+	}
+}
+
+func TestStatusNoTrace(t *testing.T) {
+	d := startFakeDom0(t, statusOf(t, wire.Status{State: wire.StateNone, CPUs: 4, CPUsOnline: []int{0, 1, 2, 3}}))
+	d.run(t, "status").wantOK(t, `state        none (no trace: make one with lttctl-xen create)
+cpus online  0-3 (4 of 4)
+`)
+}
+
+func TestStatusJSON(t *testing.T) {
+	for _, st := range []wire.Status{
+		started,
+		{State: wire.StateNone, CPUs: 2, CPUsOnline: []int{}, EnabledEvents: []string{}},
+	} {
+		t.Run(string(st.State), func(t *testing.T) {
+			d := startFakeDom0(t, statusOf(t, st))
+			r := d.run(t, "status", "--json")
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			var got wire.Status
+			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, st) {
+				t.Errorf("status --json gave\n%+v\nwant\n%+v", got, st)
+			}
+			// The field names are the protocol's.
+			var fields map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &fields); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"state", "subbuf_size", "num_subbuf", "switch_timer_ns", "cpus_online",
+				"events_written", "events_lost", "lost_full", "lost_too_big", "packets_delivered",
+				"packets_consumed", "bad_consumed", "refcount", "readers", "metadata_version", "uuid"} {
+				if _, ok := fields[k]; !ok {
+					t.Errorf("status --json has no %q", k)
+				}
+			}
+		})
+	}
+}
+
+func TestStatusFails(t *testing.T) {
+	const msg = "hypervisor is not reachable at /run/x/hypervisor.sock (start it with: hypervisor --run-dir /run/x)"
+	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+		d := startFakeDom0(t, fail(msg, wire.ErrUnavailable))
+		r := d.run(t, args...)
+		r.wantFail(t, cmdline.ExitError)
+		if want := name + ": status: " + msg + "\n"; r.stderr != want {
+			t.Errorf("stderr %q, want %q", r.stderr, want)
+		}
+	}
+}
+
+func TestRanges(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{0}, "0"},
+		{[]int{0, 1}, "0-1"},
+		{[]int{0, 1, 2, 3}, "0-3"},
+		{[]int{0, 2, 4}, "0,2,4"},
+		{[]int{7, 0, 1, 2, 5, 6}, "0-2,5-7"},
+		{[]int{3, 3, 4}, "3-4"},
+	} {
+		if got := ranges(tc.ids); got != tc.want {
+			t.Errorf("ranges(%v) = %q, want %q", tc.ids, got, tc.want)
+		}
+	}
+}

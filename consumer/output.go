@@ -1,0 +1,70 @@
+package consumer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// File names inside a trace directory.
+const (
+	MetadataFile = "metadata"
+	StreamFile   = "channel0_0"
+)
+
+// ErrNotEmpty: the output directory holds files and --force was not given.
+var ErrNotEmpty = errors.New("output directory is not empty (use --force to overwrite)")
+
+// prepareDir creates dir (0755) or, if it exists, checks that it is empty
+// unless force.
+func prepareDir(dir string, force bool) error {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create output directory: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("output directory: %w", err)
+	case len(ents) > 0 && !force:
+		return fmt.Errorf("%s: %w", dir, ErrNotEmpty)
+	}
+	if force {
+		for _, name := range []string{MetadataFile, StreamFile} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("--force: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeAtomic replaces dir/name with data: a reader never sees a
+// half-written file (write a temporary, fsync, rename).
+func writeAtomic(dir, name string, data []byte) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	return nil
+}

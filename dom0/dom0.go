@@ -1,0 +1,228 @@
+package dom0
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// Limits of the tools' interface.
+const (
+	// MaxClients bounds concurrent tool connections.
+	MaxClients = 256
+	// clientIdle is how long a tool connection that holds nothing (no
+	// mapping, no poll registration) may stay silent.
+	clientIdle = 30 * time.Second
+	// callTimeout bounds one hypercall round trip.
+	callTimeout = 60 * time.Second
+)
+
+// Config configures dom0.
+type Config struct {
+	HypervisorSocket string            // path of hypervisor.sock
+	Listener         *net.UnixListener // dom0.sock, already listening
+	Wakeup           WakeupKind
+	Allowed          []uint32 // uids allowed besides root and our own
+	Logger           *slog.Logger
+}
+
+// Dom0 is the running daemon. Run serves until Close.
+type Dom0 struct {
+	cfg  Config
+	log  *slog.Logger
+	stop int // eventfd, readable once Close has begun
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	link    *hvLink
+	clients map[*client]struct{}
+	closed  bool
+}
+
+// client is one tool connection.
+type client struct {
+	conn *wire.Conn
+	wake *wakeup            // set by poll: the connection is a reader
+	maps map[uint64]*hvLink // mappings taken through this connection
+}
+
+// New prepares dom0; Run starts it.
+func New(cfg Config) (*Dom0, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Wakeup == "" {
+		cfg.Wakeup = WakeupEventfd
+	}
+	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	return &Dom0{cfg: cfg, log: cfg.Logger, stop: stop, clients: make(map[*client]struct{})}, nil
+}
+
+// Run connects to the hypervisor (and reconnects whenever it restarts) and
+// serves the tools until Close. It returns nil after Close.
+func (d *Dom0) Run() error {
+	d.wg.Go(d.linkLoop)
+	for {
+		uc, err := d.cfg.Listener.AcceptUnix()
+		if err != nil {
+			d.mu.Lock()
+			closed := d.closed
+			d.mu.Unlock()
+			if closed {
+				return nil
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		c := &client{conn: wire.NewConn(uc), maps: make(map[uint64]*hvLink)}
+		d.mu.Lock()
+		if d.closed || len(d.clients) >= MaxClients {
+			d.mu.Unlock()
+			c.conn.Close()
+			continue
+		}
+		d.clients[c] = struct{}{}
+		d.mu.Unlock()
+		d.wg.Go(func() { d.serve(c) })
+	}
+}
+
+// Close stops serving, closes every connection, unbinds from the
+// hypervisor and waits for every goroutine. Idempotent.
+func (d *Dom0) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	_, _ = unix.Write(d.stop, eventOne)
+	err := d.cfg.Listener.Close()
+	for c := range d.clients {
+		c.conn.Close()
+	}
+	l := d.link
+	d.mu.Unlock()
+	if l != nil {
+		_, _ = unix.Write(l.stop, eventOne) // wake watchHangup; linkLoop closes l
+	}
+	d.wg.Wait()
+	unix.Close(d.stop)
+	return err
+}
+
+// linkLoop keeps dom0 bound to the hypervisor.
+func (d *Dom0) linkLoop() {
+	for {
+		l := connectLoop(d.cfg.HypervisorSocket, d.stop, func(err error) {
+			d.log.Debug("hypervisor not reachable yet", "err", err)
+		})
+		if l == nil {
+			return
+		}
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			l.close()
+			return
+		}
+		d.link = l
+		d.mu.Unlock()
+		d.log.Info("bound VIRQ_TBUF", "hypervisor", d.cfg.HypervisorSocket)
+
+		var virqDone sync.WaitGroup
+		virqDone.Go(func() { d.virqLoop(l) })
+		watchHangup(l)
+
+		d.mu.Lock()
+		d.link = nil
+		closed := d.closed
+		// Mappings made through this link died with it; readers relying on
+		// them are told by closing their connections.
+		for c := range d.clients {
+			for id, ml := range c.maps {
+				if ml == l {
+					delete(c.maps, id)
+					c.conn.Close()
+				}
+			}
+			if c.wake != nil {
+				c.conn.Close()
+			}
+		}
+		d.mu.Unlock()
+		l.close()
+		virqDone.Wait()
+		if closed {
+			return
+		}
+		d.log.Warn("hypervisor went away; waiting for it to come back")
+	}
+}
+
+// virqLoop reads VIRQ_TBUF and runs xen_wakeup_readers for each batch of
+// VIRQs. It blocks in the runtime poller; closing the eventfd ends it.
+func (d *Dom0) virqLoop(l *hvLink) {
+	buf := make([]byte, 8)
+	for {
+		if _, err := l.virq.Read(buf); err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				d.log.Warn("VIRQ read failed", "err", err)
+			}
+			return
+		}
+		d.xenWakeupReaders()
+	}
+}
+
+// xenWakeupReaders signals every registered reader once.
+func (d *Dom0) xenWakeupReaders() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for c := range d.clients {
+		if c.wake != nil {
+			c.wake.signal()
+		}
+	}
+}
+
+func (d *Dom0) readers() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for c := range d.clients {
+		if c.wake != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// call makes one hypercall on the current link.
+func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error) {
+	d.mu.Lock()
+	l := d.link
+	d.mu.Unlock()
+	if l == nil {
+		return nil, nil, nil, fmt.Errorf("hypervisor not connected (is it running?): %w", wire.ErrUnavailable)
+	}
+	l.conn.SetDeadline(time.Now().Add(callTimeout))
+	rep, files, err := l.conn.Call(req)
+	var re *wire.RemoteError
+	if err != nil && !errors.As(err, &re) {
+		// The link is out of step or gone: drop it and let linkLoop rebind.
+		_, _ = unix.Write(l.stop, eventOne)
+		return nil, nil, nil, fmt.Errorf("hypercall %s: %w: %w", req.Op, wire.ErrUnavailable, err)
+	}
+	return rep, files, l, err
+}

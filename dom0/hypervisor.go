@@ -1,0 +1,115 @@
+package dom0
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// hvLink is dom0's live connection to the hypervisor: the hypercall
+// connection that bound VIRQ_TBUF, and the VIRQ eventfd.
+type hvLink struct {
+	conn *wire.Conn
+	virq *os.File // non-blocking eventfd, read through the runtime poller
+	stop int      // eventfd: written to end watchHangup
+}
+
+// close ends the link. The write to stop wakes watchHangup first, so the
+// connection's Close (which waits for it) cannot hang.
+func (l *hvLink) close() {
+	_, _ = unix.Write(l.stop, eventOne)
+	l.conn.Close()
+	l.virq.Close()
+	unix.Close(l.stop)
+}
+
+// bind dials the hypervisor and binds VIRQ_TBUF.
+func bind(path string) (*hvLink, error) {
+	c, err := wire.Dial(path, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, files, err := c.Call(&wire.Request{Op: wire.OpBindVIRQ})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bind_virq: %w", err)
+	}
+	c.SetDeadline(time.Time{})
+	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		c.Close()
+		files[0].Close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	return &hvLink{conn: c, virq: files[0], stop: stop}, nil
+}
+
+// connectLoop binds to the hypervisor at path, waiting for the socket to
+// (re)appear with inotify rather than retrying on a timer. It returns nil
+// when stop becomes readable.
+func connectLoop(path string, stop int, logf func(error)) *hvLink {
+	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		logf(fmt.Errorf("inotify: %w", err))
+		return nil
+	}
+	defer unix.Close(ino)
+	if _, err := unix.InotifyAddWatch(ino, filepath.Dir(path), unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ATTRIB); err != nil {
+		logf(fmt.Errorf("watch %s: %w", filepath.Dir(path), err))
+		return nil
+	}
+	buf := make([]byte, 4096)
+	for {
+		// Try after the watch is set, so a socket created in between is
+		// not missed.
+		l, err := bind(path)
+		if err == nil {
+			return l
+		}
+		logf(err)
+		for {
+			pfd := []unix.PollFd{{Fd: int32(ino), Events: unix.POLLIN}, {Fd: int32(stop), Events: unix.POLLIN}}
+			if _, err := unix.Poll(pfd, -1); err != nil {
+				if errors.Is(err, unix.EINTR) {
+					continue
+				}
+				logf(fmt.Errorf("poll: %w", err))
+				return nil
+			}
+			if pfd[1].Revents != 0 {
+				return nil
+			}
+			break
+		}
+		if _, err := unix.Read(ino, buf); err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+			logf(fmt.Errorf("read inotify: %w", err))
+			return nil
+		}
+	}
+}
+
+// watchHangup blocks until the hypervisor hangs up on l or l.stop is
+// written, without reading from the connection (replies to hypercalls in
+// flight stay queued for their caller).
+func watchHangup(l *hvLink) {
+	rc, err := l.conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		for {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}, {Fd: int32(l.stop), Events: unix.POLLIN}}
+			if _, err := unix.Poll(pfd, -1); errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return
+		}
+	})
+}

@@ -1,0 +1,397 @@
+package hypervisor
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// Config is the hypervisor's own configuration (not the trace's).
+type Config struct {
+	CPUs    int     // simulated pCPUs online at boot (default 4)
+	MaxCPUs int     // pCPU ids range over [0, MaxCPUs) (default CPUs)
+	Rate    float64 // events per second per pCPU; 0 = as fast as possible
+	Seed    uint64  // workload seed
+	Logger  *slog.Logger
+	// Clock is the timestamp source (default record.Monotonic).
+	Clock func() uint64
+}
+
+// Hypervisor owns the trace and the pCPUs. Its methods are the hypercalls;
+// they are safe for concurrent use (serialised by mu). The write path
+// never takes mu.
+type Hypervisor struct {
+	cfg     Config
+	log     *slog.Logger
+	table   *record.Table
+	builtin []*record.Event // the workload's events, by id
+	virq    *virq
+	cpus    []*pcpu
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	trace   *Trace              // the current trace, nil if none
+	running *Trace              // the started trace pCPUs write to, nil if none
+	started chan struct{}       // closed (and replaced) when a trace starts
+	binder  any                 // the connection that bound VIRQ_TBUF
+	maps    map[uint64]*mapping // live mappings by id
+	nextMap uint64
+	closed  bool
+	zombies map[*Trace]struct{} // destroyed traces with live mappings
+}
+
+type mapping struct {
+	t     *Trace
+	owner any
+}
+
+// New checks cfg, creates VIRQ_TBUF and starts the pCPU goroutines (idle
+// until a trace is started).
+func New(cfg Config) (*Hypervisor, error) {
+	if cfg.CPUs == 0 {
+		cfg.CPUs = 4
+	}
+	if cfg.MaxCPUs == 0 {
+		cfg.MaxCPUs = cfg.CPUs
+	}
+	switch {
+	case cfg.CPUs < 1:
+		return nil, fmt.Errorf("--cpus %d: need at least one pCPU", cfg.CPUs)
+	case cfg.MaxCPUs < cfg.CPUs:
+		return nil, fmt.Errorf("--max-cpus %d is below --cpus %d", cfg.MaxCPUs, cfg.CPUs)
+	case cfg.MaxCPUs > 4096:
+		return nil, fmt.Errorf("--max-cpus %d: at most 4096 pCPUs", cfg.MaxCPUs)
+	case cfg.Rate < 0:
+		return nil, fmt.Errorf("--rate %g: must be 0 (flat out) or positive", cfg.Rate)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = record.Monotonic
+	}
+	v, err := newVIRQ()
+	if err != nil {
+		return nil, err
+	}
+	h := &Hypervisor{
+		cfg: cfg, log: cfg.Logger, table: record.Builtin(), virq: v,
+		done: make(chan struct{}), started: make(chan struct{}),
+		maps: make(map[uint64]*mapping), zombies: make(map[*Trace]struct{}),
+	}
+	h.builtin = h.table.Events()
+	for i := range cfg.MaxCPUs {
+		p := &pcpu{id: uint32(i), h: h, wl: newWorkload(cfg.Seed, uint32(i))}
+		h.cpus = append(h.cpus, p)
+		if i < cfg.CPUs {
+			h.wg.Go(func() { p.loop(h.done) })
+		}
+	}
+	return h, nil
+}
+
+// Close stops tracing, destroys the trace, stops the pCPUs and releases
+// everything. Idempotent.
+func (h *Hypervisor) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	if t := h.trace; t != nil {
+		if t.state == "started" {
+			h.stopLocked(t)
+		}
+		h.destroyLocked(t)
+	}
+	for _, m := range h.maps {
+		h.unrefLocked(m.t)
+	}
+	clear(h.maps)
+	h.mu.Unlock()
+	close(h.done)
+	h.wg.Wait()
+	return h.virq.close()
+}
+
+// waitStarted blocks until a trace is started (returning it) or done is
+// closed (returning nil). No polling: it waits on a channel closed at start.
+func (h *Hypervisor) waitStarted(done <-chan struct{}) *Trace {
+	for {
+		h.mu.Lock()
+		t, ch := h.running, h.started
+		h.mu.Unlock()
+		if t != nil {
+			return t
+		}
+		select {
+		case <-ch:
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// deliver is every trace's Deliver hook: raise VIRQ_TBUF.
+func (h *Hypervisor) deliver(uint64) { h.virq.raise() }
+
+// BindVIRQ binds VIRQ_TBUF for owner (dom0's connection) and returns the
+// eventfd to hand it. The first binder wins until it unbinds.
+func (h *Hypervisor) BindVIRQ(owner any) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return -1, ErrClosed
+	}
+	if h.binder != nil && h.binder != owner {
+		return -1, ErrAlreadyBound
+	}
+	h.binder = owner
+	return h.virq.fd, nil
+}
+
+// Bound reports whether owner holds the VIRQ binding.
+func (h *Hypervisor) Bound(owner any) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.binder != nil && h.binder == owner
+}
+
+// Disconnect drops everything owner held: its VIRQ binding and the
+// mappings made through it (dom0 went away).
+func (h *Hypervisor) Disconnect(owner any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.binder == owner {
+		h.binder = nil
+	}
+	for id, m := range h.maps {
+		if m.owner == owner {
+			delete(h.maps, id)
+			h.unrefLocked(m.t)
+		}
+	}
+}
+
+// Create is trace_create.
+func (h *Hypervisor) Create(cfg TraceConfig) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	if h.trace != nil {
+		return fmt.Errorf("%w (state %s)", ErrTraceExists, h.trace.state)
+	}
+	t, err := newTrace(cfg, len(h.cpus), h.cfg.Clock, h.deliver)
+	if err != nil {
+		return err
+	}
+	if err := t.initMetadata(h.table); err != nil {
+		t.release()
+		return err
+	}
+	h.trace = t
+	h.log.Info("trace created", "geometry", cfg.Geometry.String(), "mode", cfg.Mode.String(), "switch_timer", cfg.SwitchTimer)
+	return nil
+}
+
+func (h *Hypervisor) current() (*Trace, error) {
+	if h.closed {
+		return nil, ErrClosed
+	}
+	if h.trace == nil {
+		return nil, ErrNoTrace
+	}
+	return h.trace, nil
+}
+
+// Start is trace_start: the pCPUs begin writing.
+func (h *Hypervisor) Start() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.current()
+	if err != nil {
+		return err
+	}
+	if t.state == "started" {
+		return fmt.Errorf("%w: the trace is already started (stop it with: lttctl-xen stop)", ErrBadState)
+	}
+	t.stop = make(chan struct{})
+	t.enabled.Store(true)
+	t.state = "started"
+	t.ch.Control().SetState(shm.StateStarted)
+	h.running = t
+	close(h.started)
+	h.started = make(chan struct{})
+	if d := t.cfg.SwitchTimer; d > 0 {
+		t.timerDone = make(chan struct{})
+		h.wg.Go(func() { switchTimer(t, d, t.timerDone) })
+	}
+	h.log.Info("trace started")
+	return nil
+}
+
+// switchTimer flushes the open packet every d so a quiet trace reaches the
+// consumer. A timer, not a poll: it runs only while the trace is started.
+func switchTimer(t *Trace, d time.Duration, done <-chan struct{}) {
+	tk := time.NewTicker(d)
+	defer tk.Stop()
+	for {
+		select {
+		case <-tk.C:
+			t.ch.Flush(false)
+		case <-done:
+			return
+		}
+	}
+}
+
+// Stop is trace_stop: the pCPUs stop, and once none is inside a write
+// section the partial sub-buffer is flushed and delivered.
+func (h *Hypervisor) Stop() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.current()
+	if err != nil {
+		return err
+	}
+	if t.state != "started" {
+		return fmt.Errorf("%w: the trace is %s, not started (start it with: lttctl-xen start)", ErrBadState, t.state)
+	}
+	h.stopLocked(t)
+	return nil
+}
+
+func (h *Hypervisor) stopLocked(t *Trace) {
+	t.enabled.Store(false)
+	close(t.stop)
+	if t.timerDone != nil {
+		close(t.timerDone)
+		t.timerDone = nil
+	}
+	h.running = nil
+	h.quiesce()
+	t.ch.Flush(true)
+	t.state = "stopped"
+	t.ch.Control().SetState(shm.StateStopped)
+	h.virq.raise() // readers re-check the state even if nothing was flushed
+	h.log.Info("trace stopped", "events_written", t.eventsWritten(), "events_lost", t.ch.Stats().LostFull+t.ch.Stats().LostTooBig)
+}
+
+// quiesce waits until every pCPU has been seen outside its write sections.
+// Sections are a batch of at most a few hundred records, so this yields
+// for microseconds; it is not a polling loop on anything external.
+func (h *Hypervisor) quiesce() {
+	for _, p := range h.cpus {
+		for p.section.Load() != 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// Destroy is trace_destroy: stop if needed, wait for quiescence, publish
+// the destroyed state and wake the readers, drop the hypervisor's
+// reference. The memory goes with the last mapping.
+func (h *Hypervisor) Destroy() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.current()
+	if err != nil {
+		return err
+	}
+	if t.state == "started" {
+		h.stopLocked(t)
+	}
+	h.destroyLocked(t)
+	return nil
+}
+
+func (h *Hypervisor) destroyLocked(t *Trace) {
+	h.quiesce()
+	t.ch.Control().SetState(shm.StateDestroyed)
+	h.virq.raise()
+	h.trace = nil
+	t.zombie = true
+	h.zombies[t] = struct{}{}
+	h.unrefLocked(t)
+	h.log.Info("trace destroyed", "refcount", t.refcount)
+}
+
+func (h *Hypervisor) unrefLocked(t *Trace) {
+	t.refcount--
+	if t.refcount == 0 {
+		delete(h.zombies, t)
+		t.release()
+	}
+}
+
+// Map is the map hypercall: it returns the control page descriptor (read-
+// write) and the buffer descriptor (read-only, sealed) and takes a
+// reference on the trace's memory.
+func (h *Hypervisor) Map(owner any) (id uint64, ctrlFD, bufFD int, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, err := h.current()
+	if err != nil {
+		return 0, -1, -1, err
+	}
+	h.nextMap++
+	id = h.nextMap
+	h.maps[id] = &mapping{t: t, owner: owner}
+	t.refcount++
+	return id, int(t.ctrl.File.Fd()), int(t.bufRO.Fd()), nil
+}
+
+// Unmap drops the reference taken by Map id.
+func (h *Hypervisor) Unmap(owner any, id uint64) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m, ok := h.maps[id]
+	if !ok || m.owner != owner {
+		return fmt.Errorf("%w: %d", ErrBadMap, id)
+	}
+	delete(h.maps, id)
+	h.unrefLocked(m.t)
+	return nil
+}
+
+// Status is the status hypercall.
+func (h *Hypervisor) Status() wire.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	online := make([]int, 0, len(h.cpus))
+	for i := range h.cfg.CPUs {
+		online = append(online, i)
+	}
+	st := wire.Status{State: wire.StateNone, CPUs: len(h.cpus), CPUsOnline: online, EnabledEvents: []string{}}
+	t := h.trace
+	if t == nil {
+		return st
+	}
+	cs := t.ch.Stats()
+	st.State = wire.State(t.state)
+	st.SubbufSize, st.NumSubbuf = t.cfg.Geometry.SubbufSize, t.cfg.Geometry.NumSubbuf
+	st.Mode = wire.Mode(t.cfg.Mode.String())
+	st.SwitchTimer = t.cfg.SwitchTimer
+	st.EventsWritten = t.eventsWritten()
+	st.LostFull, st.LostTooBig = cs.LostFull, cs.LostTooBig
+	st.EventsLost = cs.LostFull + cs.LostTooBig
+	st.PacketsDelivered, st.PacketsConsumed = cs.Delivered, cs.Consumed
+	st.BadConsumed = cs.BadConsumed
+	st.Refcount = uint64(t.refcount)
+	st.MetadataVersion = t.ch.Control().MetadataVersion()
+	st.UUID = record.FormatUUID(t.uuid)
+	for _, ev := range h.table.Events() {
+		st.EnabledEvents = append(st.EnabledEvents, ev.Name)
+	}
+	return st
+}

@@ -1,0 +1,112 @@
+package hypervisor
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/lttng-xen/lttng-xen/record"
+)
+
+// pcpu is one simulated physical CPU: a goroutine that, while a trace is
+// started, writes its workload's events into the channel.
+type pcpu struct {
+	id uint32
+	h  *Hypervisor
+	wl *workload
+
+	// section counts write sections in progress on this pCPU (the pCPU's
+	// own batch, or an emit request made on its behalf). Quiescence is
+	// every pCPU seen at zero after tracing was disabled.
+	section atomic.Int32
+	_       [60]byte
+}
+
+// loop runs until done is closed: wait for a started trace, write until it
+// stops, repeat.
+func (p *pcpu) loop(done <-chan struct{}) {
+	for {
+		t := p.h.waitStarted(done)
+		if t == nil {
+			return
+		}
+		p.trace(t)
+	}
+}
+
+// batchFor returns how many events to write between pacing sleeps and the
+// time a batch should take, for rate events per second (0: flat out).
+// Batches keep sleeps at 1 ms or more, so a high rate costs no more timer
+// wakeups than a low one.
+func batchFor(rate float64) (int, time.Duration) {
+	if rate <= 0 {
+		return 256, 0
+	}
+	n := max(1, int(rate/1000))
+	return n, time.Duration(float64(n) / rate * float64(time.Second))
+}
+
+// trace writes t's workload until t is disabled.
+//
+// Memory ordering: the section counter is raised before enabled is loaded
+// and dropped after the last write of the batch; Stop stores enabled=false
+// before loading the counters. With sequentially consistent atomics, either
+// the pCPU sees enabled=false and writes nothing, or Stop sees the raised
+// counter and waits for it: no record is written after Stop returns.
+func (p *pcpu) trace(t *Trace) {
+	batch, period := batchFor(p.h.cfg.Rate)
+	var timer *time.Timer
+	if period > 0 {
+		timer = time.NewTimer(period)
+		defer timer.Stop()
+	}
+	next := time.Now()
+	written := t.written[p.id].v.Load()
+	for {
+		p.section.Add(1)
+		if !t.enabled.Load() {
+			p.section.Add(-1)
+			return
+		}
+		for range batch {
+			if !t.enabled.Load() {
+				break
+			}
+			id, vals := p.wl.next()
+			if p.emit(t, id, vals) {
+				written++
+			}
+		}
+		p.section.Add(-1)
+		t.written[p.id].v.Store(written)
+		if period == 0 {
+			continue
+		}
+		next = next.Add(period)
+		d := time.Until(next)
+		if d <= 0 {
+			if d < -time.Second {
+				next = time.Now() // fell far behind: do not burst to catch up
+			}
+			continue
+		}
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+		case <-t.stop:
+			return
+		}
+	}
+}
+
+// emit writes one event: reserve, encode, commit. It reports whether the
+// record was committed (a dropped record is counted by the channel).
+func (p *pcpu) emit(t *Trace, id uint32, vals []record.Value) bool {
+	ev := p.h.builtin[id]
+	r, err := t.ch.Reserve(ev.Size(vals))
+	if err != nil {
+		return false
+	}
+	ev.Encode(r.Buf, r.TS, p.id, vals)
+	t.ch.Commit(&r)
+	return true
+}
