@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# A whole lttng-xen trace session on the built-in defaults:
+# build the commands into ./bin, start the hypervisor and dom0 in a private
+# run directory, start lttd-xen, create and start a trace, trace for a
+# while, stop and destroy it, wait for lttd-xen, then show what was
+# recorded. Everything it started is stopped on any exit.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+usage: scripts/trace-session.sh [options]
+
+  --duration D     how long to trace (Go duration or seconds; default 3s)
+  --output DIR     trace directory (default ./trace-out, overwritten)
+  --cpus N         simulated pCPUs (default 4)
+  --rate R         events per second per pCPU, 0 = flat out (default 100000)
+  --subbuf-size S  sub-buffer size (default 256KiB)
+  --num-subbuf N   sub-buffer count (default 8)
+  --wakeup KIND    how dom0 wakes lttd-xen: eventfd or pipe (default eventfd)
+  -h, --help       this text
+USAGE
+}
+
+duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=${2:?--duration needs a value}; shift 2 ;;
+    --output) output=${2:?--output needs a value}; shift 2 ;;
+    --cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
+    --rate) rate=${2:?--rate needs a value}; shift 2 ;;
+    --subbuf-size) subbuf=${2:?--subbuf-size needs a value}; shift 2 ;;
+    --num-subbuf) nsubbuf=${2:?--num-subbuf needs a value}; shift 2 ;;
+    --wakeup) wakeup=${2:?--wakeup needs a value}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "trace-session.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+# A bare number of seconds is accepted too.
+case "$duration" in *[0-9]) duration="${duration}s" ;; esac
+secs=$(awk -v d="$duration" 'BEGIN {
+  n = d + 0; u = d; sub(/^[0-9.]+/, "", u)
+  if (u == "ms") n /= 1000; else if (u == "m") n *= 60; else if (u != "s") { print "bad"; exit }
+  print n }')
+if [ "$secs" = bad ]; then echo "trace-session.sh: --duration $duration: use e.g. 3s, 500ms, 1m" >&2; exit 2; fi
+
+cd "$(dirname "$0")/.."
+echo "==> building into ./bin"
+go build -o bin/ ./cmd/...
+
+run=$(mktemp -d "${TMPDIR:-/tmp}/lttng-xen-run.XXXXXX")
+logs="$run/logs"; mkdir -p "$logs"
+export LTTNG_XEN_RUN_DIR="$run/sock"
+pids=()
+cleanup() {
+  local rc=$?
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "trace-session.sh: failed (exit $rc); daemon logs:" >&2
+    tail -n 20 "$logs"/*.log >&2 2>/dev/null || true
+  fi
+  rm -rf "$run"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for FILE PATTERN: wait (at most 30 s) until a daemon logs that it
+# is ready; fail at once if it has already exited.
+wait_for() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "trace-session.sh: $(basename "$1" .log) did not start" >&2
+  exit 1
+}
+
+echo "==> starting hypervisor (--cpus $cpus --rate $rate) and dom0 (--wakeup $wakeup)"
+./bin/hypervisor --cpus "$cpus" --rate "$rate" 2>"$logs/hypervisor.log" & pids+=($!)
+wait_for "$logs/hypervisor.log" "hypervisor ready"
+./bin/dom0 --wakeup "$wakeup" 2>"$logs/dom0.log" & pids+=($!)
+wait_for "$logs/dom0.log" "bound VIRQ_TBUF"
+
+./bin/lttctl-xen create --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+./bin/lttd-xen --output "$output" --force >"$logs/lttd.out" 2>"$logs/lttd.log" & lttd=$!; pids+=($lttd)
+wait_for "$logs/lttd.log" "consuming"
+echo "==> tracing for $duration"
+./bin/lttctl-xen start
+sleep "$secs"
+./bin/lttctl-xen stop
+./bin/lttctl-xen status
+./bin/lttctl-xen destroy
+wait "$lttd"
+cat "$logs/lttd.out"
+
+echo "==> lttv-xen stats $output"
+./bin/lttv-xen stats "$output"
+echo "==> the first events (lttv-xen dump)"
+./bin/lttv-xen dump "$output" | head -n 8
+if command -v babeltrace2 >/dev/null 2>&1; then
+  echo "==> babeltrace2 $output (first events)"
+  babeltrace2 "$output" | head -n 5
+fi
+echo "==> trace written to $output"

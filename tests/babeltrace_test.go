@@ -1,0 +1,75 @@
+package tests
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// needBabeltrace skips the test when babeltrace2 is missing, unless
+// LTTNG_XEN_REQUIRE_BABELTRACE=1 (CI), where it fails instead.
+func needBabeltrace(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("babeltrace2"); err != nil {
+		if os.Getenv("LTTNG_XEN_REQUIRE_BABELTRACE") == "1" {
+			t.Fatal("babeltrace2 is required (LTTNG_XEN_REQUIRE_BABELTRACE=1) but not installed")
+		}
+		t.Skip("babeltrace2 not installed")
+	}
+}
+
+type btEvent struct {
+	cycles uint64
+	name   string
+	cpu    int
+	line   string
+}
+
+var (
+	btLine      = regexp.MustCompile(`^\[(\d+)\] \([^)]*\) \S+ (\w+): \{ cpu_id = (\d+) \}`)
+	btDiscarded = regexp.MustCompile(`discarded (\d+) events?\b`)
+)
+
+// babeltrace reads dir with babeltrace2 (timestamps in clock cycles, so
+// they compare as integers) and returns the events, the stderr text and
+// the total of the discarded-events warnings.
+func babeltrace(t *testing.T, dir string) (events []btEvent, stderr string, discarded uint64) {
+	t.Helper()
+	cmd := exec.Command("babeltrace2", "--clock-cycles", dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("babeltrace2 %s: %v\n%s", dir, err, errb.String())
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		m := btLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("babeltrace2 printed a line we cannot parse: %q", line)
+		}
+		c, _ := strconv.ParseUint(m[1], 10, 64)
+		cpu, _ := strconv.Atoi(m[3])
+		events = append(events, btEvent{cycles: c, name: m[2], cpu: cpu, line: line})
+	}
+	for _, m := range btDiscarded.FindAllStringSubmatch(errb.String(), -1) {
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		discarded += n
+	}
+	return events, errb.String(), discarded
+}
+
+// checkOrder fails the test if timestamps decrease.
+func checkOrder(t *testing.T, events []btEvent) {
+	t.Helper()
+	for i := 1; i < len(events); i++ {
+		if events[i].cycles < events[i-1].cycles {
+			t.Fatalf("timestamps decrease at event %d:\n%s\n%s", i, events[i-1].line, events[i].line)
+		}
+	}
+}
