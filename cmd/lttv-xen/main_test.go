@@ -1,0 +1,138 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+)
+
+var subcommands = []string{"dump", "stats", "check"}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "--version")
+	r.wantOK(t)
+	if want := name + " version " + cmdline.Version + "\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	r := run(t, "--help")
+	r.wantOK(t)
+	for _, w := range []string{"EXAMPLES:", "--version", "Exit status"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("help does not mention %q", w)
+		}
+	}
+	dir := sampleTrace(t, 10).write()
+	for _, cmd := range subcommands {
+		if !strings.Contains(r.stdout, "\n   "+cmd+" ") {
+			t.Errorf("help does not list %s", cmd)
+		}
+		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}, {cmd, dir, "--help"}, {cmd, dir, "-h"}} {
+			r := run(t, args...)
+			r.wantOK(t)
+			for _, w := range []string{"USAGE:\n   " + name + " [global options] " + cmd, "DIR", "DESCRIPTION:", "EXAMPLES:\n   ", "OPTIONS:"} {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("%s: help does not contain %q", args, w)
+				}
+			}
+		}
+	}
+	// The JSON keys of stats are documented.
+	r = run(t, "stats", "--help")
+	for _, k := range []string{"events", "packets", "events_lost", "per_event", "per_cpu", "first_ns", "last_ns", "duration_ns", "first_time", "last_time", "events_per_sec"} {
+		if !strings.Contains(r.stdout, "   "+k+" ") {
+			t.Errorf("stats --help does not document the JSON key %q", k)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := sampleTrace(t, 10).write()
+	type usageCase struct{ args, want []string }
+	tests := []usageCase{
+		{nil, []string{"no command given", "--help"}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"--bogus", "check", dir}, []string{"--bogus", "not defined"}},
+		{[]string{"stats", "--raw", dir}, []string{"stats: ", "--raw", "not defined", "lttv-xen stats --help"}},
+		{[]string{"dump", dir, "--json"}, []string{"dump: ", "--json", "not defined", "lttv-xen dump --help"}},
+		{[]string{"check", dir, "--raw"}, []string{"check: ", "--raw", "not defined"}},
+		{[]string{"stats", dir, "--json=maybe"}, []string{"stats: ", "--json=maybe"}},
+	}
+	for _, cmd := range subcommands {
+		tests = append(tests,
+			usageCase{[]string{cmd}, []string{cmd + ": missing trace directory DIR", name + " " + cmd + " --help"}},
+			usageCase{[]string{cmd, dir, "other"}, []string{cmd + `: unexpected argument "other"`}},
+		)
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := run(t, tc.args...)
+			r.wantFail(t, cmdline.ExitUsage, tc.want...)
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+// TestNotATrace runs every command on directories that are not traces: each
+// fails with exit 1, a message saying what is missing, and no output.
+func TestNotATrace(t *testing.T) {
+	empty := t.TempDir()
+	missing := filepath.Join(empty, "nope")
+	file := filepath.Join(t.TempDir(), "file")
+	writeFile(t, file, []byte("not a trace"))
+	noStream := sampleTrace(t, 10).write()
+	if err := os.Remove(filepath.Join(noStream, "channel0_0")); err != nil {
+		t.Fatal(err)
+	}
+	badMeta := sampleTrace(t, 10).write()
+	writeFile(t, filepath.Join(badMeta, "metadata"), []byte("/* CTF 1.8 */\ntrace { major = 1; minor = 8; ;\n"))
+	for _, tc := range []struct {
+		name, dir string
+		want      []string
+	}{
+		{"empty", empty, []string{empty + ": not a trace directory: no metadata file"}},
+		{"missing", missing, []string{missing + ": no such trace directory"}},
+		{"file", file, []string{file + ": not a directory"}},
+		{"no stream", noStream, []string{noStream + ": not a trace directory", "no stream file"}},
+		{"bad metadata", badMeta, []string{filepath.Join(badMeta, "metadata") + ": offset ", "bad metadata"}},
+	} {
+		for _, cmd := range subcommands {
+			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
+				r := run(t, cmd, tc.dir)
+				want := tc.want
+				if cmd == "check" {
+					want = append([]string{name + ": check: "}, want...)
+				}
+				r.wantFail(t, cmdline.ExitError, want...)
+				if r.stdout != "" {
+					t.Errorf("stdout %q, want nothing", r.stdout)
+				}
+			})
+		}
+	}
+}
+
+// TestFlagsAfterDir: "lttv-xen stats DIR --json" is how people type it.
+func TestFlagsAfterDir(t *testing.T) {
+	dir := sampleTrace(t, 30).write()
+	for _, tc := range []struct{ before, after []string }{
+		{[]string{"stats", "--json", dir}, []string{"stats", dir, "--json"}},
+		{[]string{"stats", "--json", dir}, []string{"stats", dir, "-json=true"}},
+		{[]string{"stats", dir}, []string{"stats", dir, "--json=false"}},
+		{[]string{"dump", "--raw", dir}, []string{"dump", dir, "--raw"}},
+	} {
+		want, got := run(t, tc.before...), run(t, tc.after...)
+		want.wantOK(t)
+		got.wantOK(t)
+		if got.stdout != want.stdout {
+			t.Errorf("%s printed\n%s\nwant (as %s)\n%s", tc.after, got.stdout, tc.before, want.stdout)
+		}
+	}
+}

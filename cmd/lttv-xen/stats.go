@@ -1,0 +1,293 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/lttng-xen/lttng-xen/record"
+)
+
+func (t *tool) statsCommand() *cli.Command {
+	return command(&cli.Command{
+		Name:      "stats",
+		Usage:     "count the events per type and per pCPU, the packets and the losses",
+		UsageText: name + " [global options] stats [--json] DIR",
+		Description: `Decodes the whole trace in DIR, checking it as "check" does, and prints:
+the number of events, of packets (sub-buffers) and of events lost (records
+dropped because the buffer was full: the sum of each packet's events_discarded
+increase, which is the last packet's cumulative count); the first and last
+event's time and the duration between them; the mean rate in events per
+second; the count of each event type the metadata declares (most frequent
+first) and of each pCPU.
+
+--json prints the same as one JSON object with these keys:
+   trace           DIR as given
+   events          events decoded
+   packets         packets decoded
+   events_lost     events discarded by the writer
+   per_event       object: event name -> count (every declared type, 0 included)
+   per_cpu         object: pCPU id, as a decimal string -> count
+   first_ns        first event's timestamp, in ns of the trace clock (0 if none)
+   last_ns         last event's timestamp, in ns of the trace clock (0 if none)
+   duration_ns     last_ns - first_ns
+   first_time      first event's wall-clock time, RFC 3339 UTC with ns ("" if none)
+   last_time       last event's wall-clock time, RFC 3339 UTC with ns ("" if none)
+   events_per_sec  events / duration (0 if the duration is 0)
+
+A corrupt trace prints nothing on stdout but "lttv-xen: FILE: offset N: what
+was found" on stderr, and the exit status is 1.
+
+EXAMPLES:
+   lttv-xen stats /tmp/trace
+   lttv-xen stats --json /tmp/trace | jq .per_cpu
+   lttv-xen stats /tmp/trace --json | jq '.events_lost / (.events + .events_lost)'`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the statistics as one JSON object"},
+		},
+		Action: action(t.stats),
+	})
+}
+
+// stats is what "lttv-xen stats" reports; its JSON form is the --json
+// output, whose keys the command's help documents.
+type stats struct {
+	Trace        string            `json:"trace"`
+	Events       uint64            `json:"events"`
+	Packets      uint64            `json:"packets"`
+	EventsLost   uint64            `json:"events_lost"`
+	PerEvent     map[string]uint64 `json:"per_event"`
+	PerCPU       map[string]uint64 `json:"per_cpu"`
+	FirstNS      uint64            `json:"first_ns"`
+	LastNS       uint64            `json:"last_ns"`
+	DurationNS   uint64            `json:"duration_ns"`
+	FirstTime    string            `json:"first_time"`
+	LastTime     string            `json:"last_time"`
+	EventsPerSec float64           `json:"events_per_sec"`
+}
+
+func (t *tool) stats(c *cli.Context, dir string) error {
+	tr, err := openTrace(dir)
+	if err != nil {
+		return err
+	}
+	var acc statsAcc
+	for _, name := range tr.Streams {
+		if err := acc.addStream(tr, name); err != nil {
+			return located(err)
+		}
+	}
+	st := acc.result(tr, dir)
+	if c.Bool("json") {
+		return writeError(writeStatsJSON(t.stdout, st))
+	}
+	return writeError(writeStatsTable(t.stdout, st))
+}
+
+// statsAcc accumulates the counts of every stream of a trace.
+type statsAcc struct {
+	events, packets, lost uint64
+	perEvent              map[*record.Event]uint64
+	perCPU                map[uint32]uint64
+	seen                  bool   // an event has been decoded
+	first, last           uint64 // timestamps, valid if seen
+}
+
+// addStream decodes the stream file name of tr and adds its counts.
+//
+// The decoder yields records (Reader.Next) or whole packets
+// (Reader.NextPacket), not both: it cannot say where a packet ends while
+// giving records. So addStream decodes the records, which checks every
+// packet, then walks the packet headers again (PacketHeaderSize bytes each)
+// for the packet count and the events_discarded increases. Both passes read
+// the same size, taken once, so a file still growing reads consistently.
+func (a *statsAcc) addStream(tr *record.Trace, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat stream: %w", err)
+	}
+	size := fi.Size()
+	r := tr.NewReader(name, f, size)
+	if a.perEvent == nil {
+		a.perEvent = make(map[*record.Event]uint64, len(tr.Events))
+		a.perCPU = make(map[uint32]uint64)
+	}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		a.events++
+		a.perEvent[rec.Event]++
+		a.perCPU[rec.CPU]++
+		if !a.seen || rec.Timestamp < a.first {
+			a.first = rec.Timestamp
+		}
+		if !a.seen || rec.Timestamp > a.last {
+			a.last = rec.Timestamp
+		}
+		a.seen = true
+	}
+	return a.addPackets(f, name, size)
+}
+
+// addPackets walks the packet headers of a stream the decoder has accepted
+// up to size bytes.
+func (a *statsAcc) addPackets(f io.ReaderAt, name string, size int64) error {
+	var hdr [record.PacketHeaderSize]byte
+	var prev uint64
+	for off := int64(0); off < size; {
+		if _, err := f.ReadAt(hdr[:], off); err != nil {
+			return fmt.Errorf("read %s at offset %d: %w", name, off, err)
+		}
+		info, err := record.ParsePacketHeader(hdr[:])
+		if err != nil { // the decoder checked it: the file changed under us
+			var de *record.DecodeError
+			if errors.As(err, &de) {
+				return &record.DecodeError{File: name, Offset: off + de.Offset, Err: de.Err}
+			}
+			return err
+		}
+		a.packets++
+		a.lost += info.EventsDiscarded - prev
+		prev = info.EventsDiscarded
+		off += int64(info.PacketBytes())
+	}
+	return nil
+}
+
+// result returns the statistics of trace tr, in directory dir.
+func (a *statsAcc) result(tr *record.Trace, dir string) stats {
+	st := stats{
+		Trace:      dir,
+		Events:     a.events,
+		Packets:    a.packets,
+		EventsLost: a.lost,
+		PerEvent:   make(map[string]uint64, len(tr.Events)),
+		PerCPU:     make(map[string]uint64, len(a.perCPU)),
+	}
+	for _, e := range tr.Events {
+		st.PerEvent[e.Name] = a.perEvent[e]
+	}
+	for cpu, n := range a.perCPU {
+		st.PerCPU[strconv.FormatUint(uint64(cpu), 10)] = n
+	}
+	if a.seen {
+		clk := newClock(tr.Info)
+		st.FirstNS, st.LastNS = clk.ns(a.first), clk.ns(a.last)
+		st.DurationNS = st.LastNS - st.FirstNS
+		st.FirstTime = clk.time(a.first).Format(timeLayout)
+		st.LastTime = clk.time(a.last).Format(timeLayout)
+		if st.DurationNS > 0 {
+			st.EventsPerSec = float64(st.Events) / (float64(st.DurationNS) / 1e9)
+		}
+	}
+	return st
+}
+
+func writeStatsJSON(w io.Writer, st stats) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode stats: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// writeStatsTable prints st as aligned "name  value" lines, then the per-event
+// and per-pCPU counts.
+func writeStatsTable(w io.Writer, st stats) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, args...))
+	}
+	row("trace", "%s", st.Trace)
+	row("events", "%d", st.Events)
+	row("packets", "%d", st.Packets)
+	row("events lost", "%d", st.EventsLost)
+	if st.FirstTime != "" {
+		row("first", "%s (%d ns)", st.FirstTime, st.FirstNS)
+		row("last", "%s (%d ns)", st.LastTime, st.LastNS)
+	} else {
+		row("first", "-")
+		row("last", "-")
+	}
+	row("duration", "%s", time.Duration(min(st.DurationNS, 1<<63-1)))
+	row("rate", "%.1f events/s", st.EventsPerSec)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nper event:\n")
+	events := counts(st.PerEvent)
+	slices.SortFunc(events, func(a, b count) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.key, b.key)) })
+	if err := writeCounts(w, "", events, st.Events); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nper pCPU:\n")
+	cpus := counts(st.PerCPU)
+	slices.SortFunc(cpus, func(a, b count) int { return cmp.Compare(cpuID(a.key), cpuID(b.key)) })
+	return writeCounts(w, "cpu", cpus, st.Events)
+}
+
+// count is one entry of a per-event or per-pCPU table.
+type count struct {
+	key string
+	n   uint64
+}
+
+// counts returns m's entries, unsorted.
+func counts(m map[string]uint64) []count {
+	s := make([]count, 0, len(m))
+	for k, n := range m {
+		s = append(s, count{k, n})
+	}
+	return s
+}
+
+// cpuID reads a per_cpu key.
+func cpuID(key string) uint64 {
+	id, _ := strconv.ParseUint(key, 10, 32)
+	return id
+}
+
+// writeCounts prints one indented line per entry: prefix+key, left-aligned,
+// then its count and its share of total, right-aligned.
+func writeCounts(w io.Writer, prefix string, s []count, total uint64) error {
+	keyW, nW := 0, 0
+	for _, c := range s {
+		keyW = max(keyW, len(prefix)+len(c.key))
+		nW = max(nW, len(strconv.FormatUint(c.n, 10)))
+	}
+	for _, c := range s {
+		if _, err := fmt.Fprintf(w, "   %-*s  %*d  %6s\n", keyW, prefix+c.key, nW, c.n, percent(c.n, total)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// percent formats n as a share of total.
+func percent(n, total uint64) string {
+	if total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
+}
