@@ -88,11 +88,10 @@ func New(cfg Config) (*Hypervisor, error) {
 	}
 	h.builtin = h.table.Events()
 	for i := range cfg.MaxCPUs {
-		p := &pcpu{id: uint32(i), h: h, wl: newWorkload(cfg.Seed, uint32(i))}
+		p := &pcpu{id: uint32(i), h: h, wl: newWorkload(cfg.Seed, uint32(i)), wake: make(chan struct{})}
+		p.online.Store(i < cfg.CPUs)
 		h.cpus = append(h.cpus, p)
-		if i < cfg.CPUs {
-			h.wg.Go(func() { p.loop(h.done) })
-		}
+		h.wg.Go(func() { p.loop(h.done) })
 	}
 	return h, nil
 }
@@ -122,18 +121,21 @@ func (h *Hypervisor) Close() error {
 	return h.virq.close()
 }
 
-// waitStarted blocks until a trace is started (returning it) or done is
-// closed (returning nil). No polling: it waits on a channel closed at start.
-func (h *Hypervisor) waitStarted(done <-chan struct{}) *Trace {
+// waitRunnable blocks until a trace is started and p is online (returning
+// the trace) or done is closed (returning nil). No polling: it waits on
+// channels closed when tracing starts or p's online state changes.
+func (h *Hypervisor) waitRunnable(p *pcpu, done <-chan struct{}) *Trace {
 	for {
 		h.mu.Lock()
-		t, ch := h.running, h.started
+		t, started, wake := h.running, h.started, p.wake
+		online := p.online.Load()
 		h.mu.Unlock()
-		if t != nil {
+		if t != nil && online {
 			return t
 		}
 		select {
-		case <-ch:
+		case <-started:
+		case <-wake:
 		case <-done:
 			return nil
 		}
@@ -191,10 +193,16 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 	if h.trace != nil {
 		return fmt.Errorf("%w (state %s)", ErrTraceExists, h.trace.state)
 	}
+	if err := checkGlobs(cfg.Events, h.table.Events()); err != nil {
+		return err
+	}
 	t, err := newTrace(cfg, len(h.cpus), h.cfg.Clock, h.deliver)
 	if err != nil {
 		return err
 	}
+	t.rules = initialRules(cfg.Events)
+	t.mask.Store(new(computeMask(t.rules, h.table.Events())))
+	t.ch.Control().SetMetadataVersion(h.table.Version())
 	if err := t.initMetadata(h.table); err != nil {
 		t.release()
 		return err
@@ -292,9 +300,13 @@ func (h *Hypervisor) stopLocked(t *Trace) {
 // for microseconds; it is not a polling loop on anything external.
 func (h *Hypervisor) quiesce() {
 	for _, p := range h.cpus {
-		for p.section.Load() != 0 {
-			runtime.Gosched()
-		}
+		p.quiesce()
+	}
+}
+
+func (p *pcpu) quiesce() {
+	for p.section.Load() != 0 {
+		runtime.Gosched()
 	}
 }
 
@@ -369,8 +381,10 @@ func (h *Hypervisor) Status() wire.Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	online := make([]int, 0, len(h.cpus))
-	for i := range h.cfg.CPUs {
-		online = append(online, i)
+	for _, p := range h.cpus {
+		if p.online.Load() {
+			online = append(online, int(p.id))
+		}
 	}
 	st := wire.Status{State: wire.StateNone, CPUs: len(h.cpus), CPUsOnline: online, EnabledEvents: []string{}}
 	t := h.trace
@@ -390,8 +404,6 @@ func (h *Hypervisor) Status() wire.Status {
 	st.Refcount = uint64(t.refcount)
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
-	for _, ev := range h.table.Events() {
-		st.EnabledEvents = append(st.EnabledEvents, ev.Name)
-	}
+	st.EnabledEvents = h.enabledNamesLocked(t)
 	return st
 }

@@ -18,14 +18,20 @@ type pcpu struct {
 	// own batch, or an emit request made on its behalf). Quiescence is
 	// every pCPU seen at zero after tracing was disabled.
 	section atomic.Int32
-	_       [60]byte
+	// online: the pCPU is up (CPU hotplug). Written under Hypervisor.mu,
+	// read by the pCPU at every batch.
+	online atomic.Bool
+	// wake is closed (and replaced, under Hypervisor.mu) when online
+	// changes, to wake the goroutine from its waits.
+	wake chan struct{}
+	_    [40]byte
 }
 
 // loop runs until done is closed: wait for a started trace, write until it
 // stops, repeat.
 func (p *pcpu) loop(done <-chan struct{}) {
 	for {
-		t := p.h.waitStarted(done)
+		t := p.h.waitRunnable(p, done)
 		if t == nil {
 			return
 		}
@@ -45,14 +51,18 @@ func batchFor(rate float64) (int, time.Duration) {
 	return n, time.Duration(float64(n) / rate * float64(time.Second))
 }
 
-// trace writes t's workload until t is disabled.
+// trace writes t's workload until t is disabled or the pCPU goes offline.
 //
 // Memory ordering: the section counter is raised before enabled is loaded
 // and dropped after the last write of the batch; Stop stores enabled=false
 // before loading the counters. With sequentially consistent atomics, either
 // the pCPU sees enabled=false and writes nothing, or Stop sees the raised
-// counter and waits for it: no record is written after Stop returns.
+// counter and waits for it: no record is written after Stop returns. The
+// same holds for online and CPU offlining.
 func (p *pcpu) trace(t *Trace) {
+	p.h.mu.Lock()
+	wake := p.wake
+	p.h.mu.Unlock()
 	batch, period := batchFor(p.h.cfg.Rate)
 	var timer *time.Timer
 	if period > 0 {
@@ -63,7 +73,7 @@ func (p *pcpu) trace(t *Trace) {
 	written := t.written[p.id].v.Load()
 	for {
 		p.section.Add(1)
-		if !t.enabled.Load() {
+		if !t.enabled.Load() || !p.online.Load() {
 			p.section.Add(-1)
 			return
 		}
@@ -95,6 +105,8 @@ func (p *pcpu) trace(t *Trace) {
 		case <-timer.C:
 		case <-t.stop:
 			return
+		case <-wake:
+			return
 		}
 	}
 }
@@ -106,6 +118,7 @@ const (
 	wrote    writeResult = iota // committed to the channel
 	dropped                     // lost: buffer full or too big (the channel counts it)
 	disabled                    // tracing is off: nothing written, nothing lost
+	filtered                    // the event type is disabled: nothing written, nothing lost
 )
 
 // write is the whole path a pCPU pays per event: the enabled check, then
@@ -115,6 +128,9 @@ const (
 func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeResult {
 	if !t.enabled.Load() {
 		return disabled
+	}
+	if m := t.mask.Load(); m != nil && !m.has(ev.ID) {
+		return filtered
 	}
 	r, err := t.ch.Reserve(ev.Size(vals))
 	if err != nil {

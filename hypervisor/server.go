@@ -182,6 +182,22 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		}
 		defer f.Close()
 		return c.Reply(&wire.Reply{MetadataVersion: version}, int(f.Fd()))
+	case wire.OpEventAdd:
+		ev, err := h.AddEvent(req.EventAdd.Decl)
+		if err != nil {
+			return err
+		}
+		return c.Reply(&wire.Reply{Events: []wire.EventInfo{eventInfo(ev, true)}})
+	case wire.OpEventList:
+		return c.Reply(&wire.Reply{Events: h.EventList()})
+	case wire.OpEnableEvent, wire.OpDisableEvent:
+		return replyOrErr(c, h.SetEvents(req.Op == wire.OpEnableEvent, req.Events.Globs))
+	case wire.OpEmit:
+		return replyOrErr(c, h.Emit(req.Emit.CPU, req.Emit.Name, req.Emit.Fields))
+	case wire.OpCPUOnline:
+		return replyOrErr(c, h.CPUOnline(req.CPU.CPU))
+	case wire.OpCPUOffline:
+		return replyOrErr(c, h.CPUOffline(req.CPU.CPU))
 	}
 	return fmt.Errorf("%s: %w", req.Op, wire.ErrUnsupported)
 }
@@ -212,8 +228,5 @@ func traceConfig(a *wire.CreateArgs) (TraceConfig, error) {
 	if a.SwitchTimer > 0 && a.SwitchTimer < time.Millisecond {
 		return TraceConfig{}, withCode(fmt.Errorf("switch timer %v is below the 1ms minimum", a.SwitchTimer), wire.ErrBadRequest)
 	}
-	if len(a.Events) > 0 {
-		return TraceConfig{}, withCode(fmt.Errorf("event filtering (--events) is not implemented yet"), wire.ErrUnsupported)
-	}
-	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer}, nil
+	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer, Events: a.Events}, nil
 }

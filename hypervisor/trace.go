@@ -37,12 +37,20 @@ type Trace struct {
 
 	// enabled is the write path's switch: pCPUs write only while it is set.
 	enabled atomic.Bool
+	// mask is the set of enabled event ids (the write path's one check per
+	// event; nil: all enabled); rules are the requests it is computed from
+	// (under h.mu).
+	mask  atomic.Pointer[eventMask]
+	rules []filterRule
 	// stop is closed when tracing stops, to wake pCPUs sleeping in their
 	// rate pacing.
 	stop chan struct{}
 	// written[cpu] is the count of records pCPU cpu committed, published
 	// by the pCPU after each batch.
 	written []paddedCounter
+	// emitted counts records written on behalf of pCPUs by hypercalls
+	// (emit, cpu_online, cpu_offline).
+	emitted atomic.Uint64
 	// timerDone stops the switch-timer goroutine.
 	timerDone chan struct{}
 }
@@ -114,5 +122,5 @@ func (t *Trace) eventsWritten() uint64 {
 	for i := range t.written {
 		n += t.written[i].v.Load()
 	}
-	return n
+	return n + t.emitted.Load()
 }
