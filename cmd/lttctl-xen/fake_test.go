@@ -39,6 +39,19 @@ func fail(msg string, code *wire.RemoteError) handler {
 	return func(*wire.Request) (*wire.Reply, error) { return nil, &remoteError{msg: msg, code: code} }
 }
 
+// byOp is a handler that answers each op with its own handler; any other op is a test
+// error (and an internal error for the command).
+func byOp(t *testing.T, handlers map[wire.Op]handler) handler {
+	return func(req *wire.Request) (*wire.Reply, error) {
+		h, found := handlers[req.Op]
+		if !found {
+			t.Errorf("unexpected request %+v", req)
+			return nil, &remoteError{msg: "unexpected op", code: wire.ErrInternal}
+		}
+		return h(req)
+	}
+}
+
 // ok is a handler that answers every request with an empty success.
 func ok(*wire.Request) (*wire.Reply, error) { return &wire.Reply{}, nil }
 

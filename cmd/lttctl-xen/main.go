@@ -1,8 +1,9 @@
 // Command lttctl-xen drives a trace session: it asks dom0 (on dom0.sock in the run
-// directory) to create, start, stop and destroy the trace, and shows its status.
+// directory) to create, start, stop and destroy the trace, shows its status and adds and
+// lists the event types.
 //
-// One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go. The
-// connection to dom0 and the translation of its errors are in session.go.
+// One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go,
+// event_add.go, event_list.go; event.go holds the parent command. The connection to dom0 and the translation of its errors are in session.go.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -78,6 +80,7 @@ EXAMPLES:
 			t.stopCommand(),
 			t.destroyCommand(),
 			t.statusCommand(),
+			t.eventCommand(),
 		},
 	}
 }
@@ -106,12 +109,22 @@ func noCommand(c *cli.Context) error {
 // usageError turns urfave/cli's complaints about flags into usage errors (exit 2), printed
 // once by [cmdline.Run], without the help text urfave/cli would otherwise print to stdout.
 func usageError(c *cli.Context, err error, isSubcommand bool) error {
-	// The flag package names flags with one dash; ours are written with two.
-	msg := strings.NewReplacer("flag -", "flag --", "defined: -", "defined: --").Replace(err.Error())
+	// The flag package names flags with one dash; ours are written with two (but "-1" is
+	// a negative number, not a flag).
+	msg := flagDash.ReplaceAllString(err.Error(), "$1--$2")
 	if isSubcommand {
-		msg = c.Command.Name + ": " + msg
+		msg = commandPath(c) + ": " + msg
 	}
 	return cmdline.Usagef("%s (see: %s --help)", msg, c.Command.HelpName)
+}
+
+// flagDash finds a flag named with one dash in the flag package's messages.
+var flagDash = regexp.MustCompile(`(flag |defined: )-([^-0-9])`)
+
+// commandPath names the running subcommand as typed, parents included: "status",
+// "event add".
+func commandPath(c *cli.Context) string {
+	return strings.TrimPrefix(c.Command.HelpName, name+" ")
 }
 
 // command fills in what every subcommand shares.
@@ -121,16 +134,49 @@ func command(cmd *cli.Command) *cli.Command {
 	return cmd
 }
 
-// noArgs rejects positional arguments, which no subcommand takes yet.
+// noArgs rejects positional arguments, for the subcommands that take none.
 func noArgs(c *cli.Context) error {
 	if c.Args().Present() {
-		return cmdline.Usagef("%s: unexpected argument %q (see: %s --help)",
-			c.Command.Name, c.Args().First(), c.Command.HelpName)
+		return usagef(c, "unexpected argument %q", c.Args().First())
 	}
 	return nil
+}
+
+// usagef makes a usage error about the running subcommand: "event add: MESSAGE (see:
+// lttctl-xen event add --help)".
+func usagef(c *cli.Context, format string, args ...any) error {
+	return cmdline.Usagef("%s: %s (see: %s --help)", commandPath(c), fmt.Sprintf(format, args...), c.Command.HelpName)
 }
 
 // printf writes a result line to stdout.
 func (t *tool) printf(format string, args ...any) {
 	fmt.Fprintf(t.stdout, format, args...)
+}
+
+// parentHelpTemplate is urfave/cli's help of a command with subcommands, listing them from
+// the command itself: its own template lists them by category, which "help event" has not
+// computed (they are computed when the command runs), and would add a "help" subcommand.
+var parentHelpTemplate = strings.Replace(cli.SubcommandHelpTemplate,
+	`{{template "visibleCommandCategoryTemplate" .}}`,
+	`{{range .VisibleCommands}}{{if ne .Name "help"}}
+   {{.Name}}{{"\t"}}{{.Usage}}{{end}}{{end}}`, 1)
+
+// parentCommand fills in what a command with subcommands (event) shares: a help that
+// lists them, and without a known subcommand, a usage error naming them.
+func parentCommand(cmd *cli.Command) *cli.Command {
+	cmd.CustomHelpTemplate = parentHelpTemplate
+	cmd.Action = func(c *cli.Context) error {
+		var names []string
+		for _, sub := range c.Command.Subcommands {
+			if !sub.Hidden && sub.Name != "help" {
+				names = append(names, sub.Name)
+			}
+		}
+		list := strings.Join(names, " or ")
+		if c.Args().Present() {
+			return usagef(c, "unknown subcommand %q (want %s)", c.Args().First(), list)
+		}
+		return usagef(c, "no subcommand given (want %s)", list)
+	}
+	return command(cmd)
 }

@@ -9,8 +9,21 @@ import (
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
-// commands lists every subcommand with arguments that make it send a request.
-var commands = [][]string{{"create"}, {"start"}, {"stop"}, {"destroy"}, {"status"}, {"status", "--json"}}
+// commands lists every subcommand with arguments that make it send a request, and how its
+// errors start.
+var commands = []struct {
+	args   []string
+	prefix string
+}{
+	{[]string{"create"}, "create: "},
+	{[]string{"start"}, "start: "},
+	{[]string{"stop"}, "stop: "},
+	{[]string{"destroy"}, "destroy: "},
+	{[]string{"status"}, "status: "},
+	{[]string{"status", "--json"}, "status: "},
+	{[]string{"event", "add", "x(u8 a)"}, "event add: "},
+	{[]string{"event", "list"}, "event list: "},
+}
 
 func TestVersion(t *testing.T) {
 	r := run(t, "--version")
@@ -27,20 +40,40 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help does not mention %q", w)
 		}
 	}
-	for _, cmd := range []string{"create", "start", "stop", "destroy", "status"} {
+	// Each command's help: its usage line, a description, examples; its options, or its
+	// subcommands for event.
+	subs := map[string][]string{"event": {"add", "list"}}
+	for _, cmd := range []string{"create", "start", "stop", "destroy", "status", "event"} {
 		if !strings.Contains(r.stdout, "\n   "+cmd+" ") {
 			t.Errorf("help does not list %s", cmd)
 		}
-		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}} {
-			r := run(t, args...)
-			if r.code != 0 || r.stderr != "" {
-				t.Fatalf("%s: exit %d, stderr %q", args, r.code, r.stderr)
+		want := []string{"USAGE:\n   " + name + " [global options] " + cmd, "DESCRIPTION:", "EXAMPLES:\n   ", "OPTIONS:"}
+		if len(subs[cmd]) > 0 {
+			want[len(want)-1] = "COMMANDS:"
+			for _, sub := range subs[cmd] {
+				want = append(want, "\n   "+sub+" ")
 			}
-			for _, w := range []string{"USAGE:\n   " + name + " [global options] " + cmd, "DESCRIPTION:", "EXAMPLES:\n   ", "OPTIONS:"} {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("%s: help does not contain %q", args, w)
-				}
-			}
+		}
+		wantHelp(t, want, cmd, "--help")
+		wantHelp(t, want, "help", cmd)
+		for _, sub := range subs[cmd] {
+			wantHelp(t, []string{"USAGE:\n   " + name + " [global options] " + cmd + " " + sub, "DESCRIPTION:", "EXAMPLES:\n   ", "OPTIONS:"},
+				cmd, sub, "--help")
+		}
+	}
+}
+
+// wantHelp runs the command with args and checks that it printed help holding every one
+// of want.
+func wantHelp(t *testing.T, want []string, args ...string) {
+	t.Helper()
+	r := run(t, args...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("%s: exit %d, stderr %q", args, r.code, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("%s: help does not contain %q", args, w)
 		}
 	}
 }
@@ -79,9 +112,9 @@ func TestDom0NotRunning(t *testing.T) {
 		{"no socket", t.TempDir()},
 		{"stale socket", staleRunDir(t)},
 	} {
-		for _, args := range commands {
-			t.Run(dir.name+"/"+strings.Join(args, " "), func(t *testing.T) {
-				r := run(t, append([]string{"--run-dir", dir.path}, args...)...)
+		for _, cmd := range commands {
+			t.Run(dir.name+"/"+strings.Join(cmd.args, " "), func(t *testing.T) {
+				r := run(t, append([]string{"--run-dir", dir.path}, cmd.args...)...)
 				r.wantFail(t, cmdline.ExitError, "dom0 is not running", dir.path)
 			})
 		}
@@ -95,11 +128,11 @@ func TestNoAnswer(t *testing.T) {
 		return nil, errHangUp
 	})
 	defer close(release) // before the fake's cleanup waits for its goroutines
-	for _, args := range commands {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
+	for _, cmd := range commands {
+		t.Run(strings.Join(cmd.args, " "), func(t *testing.T) {
 			begin := time.Now()
-			r := d.run(t, append([]string{"--timeout", "100ms"}, args...)...)
-			r.wantFail(t, cmdline.ExitError, args[0]+": ", "dom0 did not answer within 100ms", "--timeout")
+			r := d.run(t, append([]string{"--timeout", "100ms"}, cmd.args...)...)
+			r.wantFail(t, cmdline.ExitError, name+": "+cmd.prefix+"dom0 did not answer within 100ms", "--timeout")
 			if took := time.Since(begin); took > 10*time.Second {
 				t.Errorf("gave up after %s, want about 100ms", took)
 			}
@@ -109,9 +142,9 @@ func TestNoAnswer(t *testing.T) {
 
 func TestHangUp(t *testing.T) {
 	d := startFakeDom0(t, func(*wire.Request) (*wire.Reply, error) { return nil, errHangUp })
-	for _, args := range commands {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			d.run(t, args...).wantFail(t, cmdline.ExitError, args[0]+": ", "dom0 closed the connection")
+	for _, cmd := range commands {
+		t.Run(strings.Join(cmd.args, " "), func(t *testing.T) {
+			d.run(t, cmd.args...).wantFail(t, cmdline.ExitError, name+": "+cmd.prefix+"dom0 closed the connection")
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,11 +16,13 @@ import (
 )
 
 // session is one connection to dom0, for the duration of a subcommand. It is used by one
-// goroutine. A subcommand that makes several requests (a future status --watch) keeps one
-// session and calls [session.call] repeatedly: each call gets its own deadline.
+// goroutine, except [session.Close], which may be called from another to end a request
+// early. A subcommand that makes several requests (status --watch) keeps one session and
+// calls [session.call] repeatedly: each call gets its own deadline.
 type session struct {
 	t       *tool
 	conn    *wire.Conn
+	cmd     string        // the subcommand, as typed: "status", "event add"
 	timeout time.Duration // per request
 }
 
@@ -31,14 +34,15 @@ func (t *tool) dial(c *cli.Context) (*session, error) {
 		return nil, err
 	}
 	t.log.Debug("connected to dom0", "run_dir", cmdline.RunDir(c))
-	return &session{t: t, conn: conn, timeout: c.Duration("timeout")}, nil
+	return &session{t: t, conn: conn, cmd: commandPath(c), timeout: c.Duration("timeout")}, nil
 }
 
-// Close closes the connection.
+// Close closes the connection. It is idempotent, and ends a call in progress.
 func (s *session) Close() error { return s.conn.Close() }
 
-// call sends req and waits at most s.timeout for its reply. Errors start with the op and
-// say what happened in words a user can act on; a failure reported by dom0 or the
+// call sends req and waits at most s.timeout for its reply. Errors start with the
+// subcommand (and the op, when it is not the subcommand's own) and say what happened in
+// words a user can act on; a failure reported by dom0 or the
 // hypervisor keeps the server's whole text (which says what to do) and matches the wire
 // sentinels with errors.Is.
 func (s *session) call(req *wire.Request) (*wire.Reply, error) {
@@ -52,25 +56,34 @@ func (s *session) call(req *wire.Request) (*wire.Reply, error) {
 	}
 	s.t.log.Debug("request", "op", req.Op, "took", time.Since(start), "err", err)
 	if err != nil {
-		return nil, callError(req.Op, s.timeout, err)
+		return nil, callError(s.prefix(req.Op), s.timeout, err)
 	}
 	return rep, nil
 }
 
-// callError explains a failed call of op.
-func callError(op wire.Op, timeout time.Duration, err error) error {
+// prefix names a request of op made by s in its errors: the subcommand ("event add" for
+// event_add), followed by the op when the subcommand makes others ("status: event_list").
+func (s *session) prefix(op wire.Op) string {
+	if strings.NewReplacer(" ", "_", "-", "_").Replace(s.cmd) == string(op) {
+		return s.cmd
+	}
+	return s.cmd + ": " + string(op)
+}
+
+// callError explains a failed call; what names it (see [session.prefix]).
+func callError(what string, timeout time.Duration, err error) error {
 	var re *wire.RemoteError
 	switch {
 	case errors.As(err, &re):
-		return fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", what, err)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("%s: dom0 did not answer within %s (see dom0's log; --timeout sets the limit): %w",
-			op, timeout, err)
+			what, timeout, err)
 	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return fmt.Errorf("%s: dom0 closed the connection without answering (did it exit? see its log): %w",
-			op, err)
+			what, err)
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // do runs the single request req on a new session: what start, stop, destroy and create do.
