@@ -2,9 +2,7 @@ package main
 
 import (
 	"math/bits"
-	"path"
 	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -134,16 +132,9 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 
 // globs checks the --events globs ([path.Match] syntax).
 func globs(list []string) ([]string, error) {
-	var out []string
-	for _, g := range list {
-		g = strings.TrimSpace(g)
-		if g == "" {
-			return nil, cmdline.Usagef("--events: empty glob (write --events 'sched_*,irq_*')")
-		}
-		if _, err := path.Match(g, ""); err != nil {
-			return nil, cmdline.Usagef("--events %q: bad glob: %v", g, err)
-		}
-		out = append(out, g)
+	out, err := checkGlobs(list)
+	if err != nil {
+		return nil, cmdline.Usagef("--events: %v", err)
 	}
 	return out, nil
 }

@@ -1,9 +1,10 @@
 // Command lttctl-xen drives a trace session: it asks dom0 (on dom0.sock in the run
-// directory) to create, start, stop and destroy the trace, shows its status and adds and
-// lists the event types.
+// directory) to create, start, stop and destroy the trace, shows its status and manages
+// the event types (add, list, enable, disable, emit).
 //
 // One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go,
-// event_add.go, event_list.go; event.go holds the parent command. The connection to dom0 and the translation of its errors are in session.go.
+// event_add.go, event_list.go, emit.go, enable_event.go,
+// disable_event.go; event.go holds the parent command. The connection to dom0 and the translation of its errors are in session.go.
 package main
 
 import (
@@ -81,6 +82,9 @@ EXAMPLES:
 			t.destroyCommand(),
 			t.statusCommand(),
 			t.eventCommand(),
+			t.emitCommand(),
+			t.enableEventCommand(),
+			t.disableEventCommand(),
 		},
 	}
 }
@@ -146,6 +150,18 @@ func noArgs(c *cli.Context) error {
 // lttctl-xen event add --help)".
 func usagef(c *cli.Context, format string, args ...any) error {
 	return cmdline.Usagef("%s: %s (see: %s --help)", commandPath(c), fmt.Sprintf(format, args...), c.Command.HelpName)
+}
+
+// noFlagArgs rejects a positional argument that looks like a flag: urfave/cli stops
+// reading flags at the first argument, so "emit NAME --cpu 1" would pass "--cpu" as a field.
+// No argument of ours starts with '-' (names are identifiers).
+func noFlagArgs(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			return usagef(c, "%q after the arguments: flags go before them", a)
+		}
+	}
+	return nil
 }
 
 // printf writes a result line to stdout.

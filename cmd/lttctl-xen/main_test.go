@@ -23,6 +23,9 @@ var commands = []struct {
 	{[]string{"status", "--json"}, "status: "},
 	{[]string{"event", "add", "x(u8 a)"}, "event add: "},
 	{[]string{"event", "list"}, "event list: "},
+	{[]string{"emit", "--cpu", "1", "x", "a=1"}, "emit: "},
+	{[]string{"enable-event", "x*"}, "enable-event: "},
+	{[]string{"disable-event", "x*"}, "disable-event: "},
 }
 
 func TestVersion(t *testing.T) {
@@ -43,7 +46,7 @@ func TestHelp(t *testing.T) {
 	// Each command's help: its usage line, a description, examples; its options, or its
 	// subcommands for event.
 	subs := map[string][]string{"event": {"add", "list"}}
-	for _, cmd := range []string{"create", "start", "stop", "destroy", "status", "event"} {
+	for _, cmd := range []string{"create", "start", "stop", "destroy", "status", "event", "emit", "enable-event", "disable-event"} {
 		if !strings.Contains(r.stdout, "\n   "+cmd+" ") {
 			t.Errorf("help does not list %s", cmd)
 		}
