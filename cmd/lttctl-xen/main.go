@@ -1,10 +1,11 @@
 // Command lttctl-xen drives a trace session: it asks dom0 (on dom0.sock in the run
-// directory) to create, start, stop and destroy the trace, shows its status and manages
-// the event types (add, list, enable, disable, emit).
+// directory) to create, start, stop and destroy the trace, shows its status, manages the
+// event types (add, list, enable, disable, emit) and brings pCPUs up and down.
 //
 // One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go,
 // event_add.go, event_list.go, emit.go, enable_event.go,
-// disable_event.go; event.go holds the parent command. The connection to dom0 and the translation of its errors are in session.go.
+// disable_event.go, cpu_online.go, cpu_offline.go; event.go and cpu.go hold the parent
+// commands. The connection to dom0 and the translation of its errors are in session.go.
 package main
 
 import (
@@ -85,6 +86,7 @@ EXAMPLES:
 			t.emitCommand(),
 			t.enableEventCommand(),
 			t.disableEventCommand(),
+			t.cpuCommand(),
 		},
 	}
 }
@@ -177,7 +179,7 @@ var parentHelpTemplate = strings.Replace(cli.SubcommandHelpTemplate,
 	`{{range .VisibleCommands}}{{if ne .Name "help"}}
    {{.Name}}{{"\t"}}{{.Usage}}{{end}}{{end}}`, 1)
 
-// parentCommand fills in what a command with subcommands (event) shares: a help that
+// parentCommand fills in what a command with subcommands (event, cpu) shares: a help that
 // lists them, and without a known subcommand, a usage error naming them.
 func parentCommand(cmd *cli.Command) *cli.Command {
 	cmd.CustomHelpTemplate = parentHelpTemplate

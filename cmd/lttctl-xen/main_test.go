@@ -26,6 +26,8 @@ var commands = []struct {
 	{[]string{"emit", "--cpu", "1", "x", "a=1"}, "emit: "},
 	{[]string{"enable-event", "x*"}, "enable-event: "},
 	{[]string{"disable-event", "x*"}, "disable-event: "},
+	{[]string{"cpu", "online", "1"}, "cpu online: "},
+	{[]string{"cpu", "offline", "1"}, "cpu offline: "},
 }
 
 func TestVersion(t *testing.T) {
@@ -44,9 +46,9 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	// Each command's help: its usage line, a description, examples; its options, or its
-	// subcommands for event.
-	subs := map[string][]string{"event": {"add", "list"}}
-	for _, cmd := range []string{"create", "start", "stop", "destroy", "status", "event", "emit", "enable-event", "disable-event"} {
+	// subcommands for event and cpu.
+	subs := map[string][]string{"event": {"add", "list"}, "cpu": {"online", "offline"}}
+	for _, cmd := range []string{"create", "start", "stop", "destroy", "status", "event", "emit", "enable-event", "disable-event", "cpu"} {
 		if !strings.Contains(r.stdout, "\n   "+cmd+" ") {
 			t.Errorf("help does not list %s", cmd)
 		}
