@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,9 +16,18 @@ import (
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
-// statusWriter prints one status. The format flags choose one; a later --watch prints a
-// status per interval with the same writer.
-type statusWriter func(w io.Writer, st *wire.Status) error
+// statusWriter prints one status report: a table or JSON. The format flags choose one; a
+// later --watch prints a report per interval with the same writer.
+type statusWriter func(w io.Writer, r *statusReport) error
+
+// statusReport is what status shows.
+type statusReport struct {
+	status *wire.Status
+	// events is the number of event types in all, for the table to say whether every one
+	// is enabled; -1 when not asked for, or not known (a dom0 or hypervisor without
+	// event_list).
+	events int
+}
 
 func (t *tool) statusCommand() *cli.Command {
 	return command(&cli.Command{
@@ -25,13 +35,14 @@ func (t *tool) statusCommand() *cli.Command {
 		Usage:     "show the trace's state, buffers and counters",
 		UsageText: name + " [global options] status [--json]",
 		Description: `Shows the trace's state (none, created, started, stopped), its buffers, the
-pCPUs online, and its counters: events written and lost (lost because the buffer
-was full, or because a record was bigger than a sub-buffer), sub-buffers
-delivered to and consumed by the readers, rejected consumed positions, live
-mappings (refcount) and readers.
+pCPUs online (as ranges: 0-2,5), the events recorded (how many of the event
+types, and their names unless all are), and its counters: events written and
+lost (lost because the buffer was full, or because a record was bigger than a
+sub-buffer), sub-buffers delivered to and consumed by the readers, rejected
+consumed positions, live mappings (refcount) and readers.
 
 --json prints the same as one JSON object, with the protocol's field names
-(sizes in bytes, switch_timer_ns in nanoseconds).
+(sizes in bytes, switch_timer_ns in nanoseconds, enabled_events the names).
 
 EXAMPLES:
    lttctl-xen status
@@ -47,20 +58,20 @@ func (t *tool) status(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	write := statusWriter(writeStatusTable)
+	write, withEvents := statusWriter(writeStatusTable), true
 	if c.Bool("json") {
-		write = writeStatusJSON
+		write, withEvents = writeStatusJSON, false
 	}
 	s, err := t.dial(c)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	st, err := s.status()
+	r, err := s.report(withEvents)
 	if err != nil {
 		return err
 	}
-	return write(t.stdout, st)
+	return write(t.stdout, r)
 }
 
 // status fetches the trace's status.
@@ -72,8 +83,31 @@ func (s *session) status() (*wire.Status, error) {
 	return rep.Status, nil // wire checks that a status reply has one
 }
 
-func writeStatusJSON(w io.Writer, st *wire.Status) error {
-	b, err := json.MarshalIndent(st, "", "  ")
+// report fetches the status and, when withEvents is set and there is a trace, the number
+// of event types.
+func (s *session) report(withEvents bool) (*statusReport, error) {
+	st, err := s.status()
+	if err != nil {
+		return nil, err
+	}
+	r := &statusReport{status: st, events: -1}
+	if !withEvents || st.State == wire.StateNone {
+		return r, nil
+	}
+	events, err := s.events()
+	switch {
+	case errors.Is(err, wire.ErrUnsupported), errors.Is(err, wire.ErrUnknownOp):
+		s.t.log.Debug("no event list: showing the enabled events without the total", "err", err)
+	case err != nil:
+		return nil, err
+	default:
+		r.events = len(events)
+	}
+	return r, nil
+}
+
+func writeStatusJSON(w io.Writer, r *statusReport) error {
+	b, err := json.MarshalIndent(r.status, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode status: %w", err)
 	}
@@ -81,8 +115,9 @@ func writeStatusJSON(w io.Writer, st *wire.Status) error {
 	return err
 }
 
-// writeStatusTable prints st as aligned "name  value" lines.
-func writeStatusTable(w io.Writer, st *wire.Status) error {
+// writeStatusTable prints r as aligned "name  value" lines.
+func writeStatusTable(w io.Writer, r *statusReport) error {
+	st := r.status
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(name, format string, args ...any) {
 		fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, args...))
@@ -102,7 +137,7 @@ func writeStatusTable(w io.Writer, st *wire.Status) error {
 		row("switch timer", "off")
 	}
 	row("cpus online", "%s", cpus(st))
-	row("events", "%s", enabled(st.EnabledEvents))
+	row("events", "%s", enabled(st.EnabledEvents, r.events))
 	row("events written", "%d", st.EventsWritten)
 	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)
 	row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
@@ -143,10 +178,18 @@ func ranges(ids []int) string {
 	return b.String()
 }
 
-// enabled lists the enabled events.
-func enabled(names []string) string {
-	if len(names) == 0 {
+// enabled describes the enabled events out of total event types (-1: unknown): "all 12
+// enabled", "2 of 12 enabled: sched_switch, irq_entry", "none of 12 enabled".
+func enabled(names []string, total int) string {
+	switch {
+	case total < 0 && len(names) == 0:
 		return "none enabled"
+	case total < 0:
+		return fmt.Sprintf("%d enabled: %s", len(names), strings.Join(names, ", "))
+	case len(names) == 0:
+		return fmt.Sprintf("none of %d enabled", total)
+	case len(names) >= total:
+		return fmt.Sprintf("all %d enabled", len(names))
 	}
-	return fmt.Sprintf("%d enabled: %s", len(names), strings.Join(names, ", "))
+	return fmt.Sprintf("%d of %d enabled: %s", len(names), total, strings.Join(names, ", "))
 }

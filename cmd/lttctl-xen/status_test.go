@@ -34,14 +34,13 @@ var started = wire.Status{
 	EnabledEvents:    []string{"sched_switch", "irq_entry"},
 }
 
-// statusOf is a handler that answers status requests with st.
+// statusOf is a handler that answers status requests with st, and event_list with
+// eventTypes (2 enabled of 5, as in started).
 func statusOf(t *testing.T, st wire.Status) handler {
-	return func(req *wire.Request) (*wire.Reply, error) {
-		if req.Op != wire.OpStatus {
-			t.Errorf("op %s, want status", req.Op)
-		}
-		return &wire.Reply{Status: &st}, nil
-	}
+	return byOp(t, map[wire.Op]handler{
+		wire.OpStatus:    func(*wire.Request) (*wire.Reply, error) { return &wire.Reply{Status: &st}, nil },
+		wire.OpEventList: listOf(eventTypes),
+	})
 }
 
 func TestStatusTable(t *testing.T) {
@@ -52,7 +51,7 @@ sub-buffers       8 x 64KiB = 512KiB
 mode              discard
 switch timer      500ms
 cpus online       0-2,5 (4 of 8)
-events            2 enabled: sched_switch, irq_entry
+events            2 of 5 enabled: sched_switch, irq_entry
 events written    123456
 events lost       12 (buffer full 10, too big 2)
 packets           delivered 40, consumed 38
@@ -61,7 +60,51 @@ refcount          2
 readers           1
 metadata version  3
 `)
-	d.wantRequests(t, wire.Request{Op: wire.OpStatus})
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus}, wire.Request{Op: wire.OpEventList})
+}
+
+// TestStatusEvents checks the events line: the names unless every event is enabled, and
+// without the total when dom0 or the hypervisor does not list the event types.
+func TestStatusEvents(t *testing.T) {
+	all := started
+	all.EnabledEvents = []string{"sched_switch", "irq_entry", "printk", "net_rx", "heartbeat"}
+	for _, tc := range []struct {
+		name    string
+		st      wire.Status
+		list    handler
+		want    string
+		wantErr string
+	}{
+		{"some", started, listOf(eventTypes), "2 of 5 enabled: sched_switch, irq_entry", ""},
+		{"all", all, listOf(eventTypes), "all 5 enabled", ""},
+		{"none", wire.Status{State: wire.StateCreated, EnabledEvents: []string{}}, listOf(eventTypes), "none of 5 enabled", ""},
+		{"unsupported", started, fail("event_list: op not supported", wire.ErrUnsupported), "2 enabled: sched_switch, irq_entry", ""},
+		{"unknown op", all, fail(`op "event_list" is not a tools op`, wire.ErrUnknownOp), "5 enabled: sched_switch, irq_entry, printk, net_rx, heartbeat", ""},
+		{"unknown op, none", wire.Status{State: wire.StateStopped}, fail("unknown op", wire.ErrUnknownOp), "none enabled", ""},
+		{"fails", started, fail("hypervisor is not reachable", wire.ErrUnavailable), "", "status: event_list: hypervisor is not reachable\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startFakeDom0(t, byOp(t, map[wire.Op]handler{
+				wire.OpStatus:    func(*wire.Request) (*wire.Reply, error) { return &wire.Reply{Status: &tc.st}, nil },
+				wire.OpEventList: tc.list,
+			}))
+			r := d.run(t, "status")
+			d.wantRequests(t, wire.Request{Op: wire.OpStatus}, wire.Request{Op: wire.OpEventList})
+			if tc.wantErr != "" {
+				r.wantFail(t, cmdline.ExitError)
+				if want := name + ": " + tc.wantErr; r.stderr != want {
+					t.Errorf("stderr %q, want %q", r.stderr, want)
+				}
+				return
+			}
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			if line := "\nevents            " + tc.want + "\n"; !strings.Contains(r.stdout, line) {
+				t.Errorf("status does not show %q", line)
+			}
+		})
+	}
 }
 
 func TestStatusTableNoTimer(t *testing.T) {
@@ -72,7 +115,7 @@ func TestStatusTableNoTimer(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d", r.code)
 	}
-	for _, line := range []string{"state             stopped\n", "switch timer      off\n", "events            none enabled\n"} {
+	for _, line := range []string{"state             stopped\n", "switch timer      off\n", "events            none of 5 enabled\n"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("status does not show %q", line)
 		}
@@ -84,6 +127,7 @@ func TestStatusNoTrace(t *testing.T) {
 	d.run(t, "status").wantOK(t, `state        none (no trace: make one with lttctl-xen create)
 cpus online  0-3 (4 of 4)
 `)
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus}) // no trace: no events to count
 }
 
 func TestStatusJSON(t *testing.T) {
@@ -104,6 +148,7 @@ func TestStatusJSON(t *testing.T) {
 			if !reflect.DeepEqual(got, st) {
 				t.Errorf("status --json gave\n%+v\nwant\n%+v", got, st)
 			}
+			d.wantRequests(t, wire.Request{Op: wire.OpStatus})
 			// The field names are the protocol's.
 			var fields map[string]any
 			if err := json.Unmarshal([]byte(r.stdout), &fields); err != nil {
@@ -111,7 +156,7 @@ func TestStatusJSON(t *testing.T) {
 			}
 			for _, k := range []string{"state", "subbuf_size", "num_subbuf", "switch_timer_ns", "cpus_online",
 				"events_written", "events_lost", "lost_full", "lost_too_big", "packets_delivered",
-				"packets_consumed", "bad_consumed", "refcount", "readers", "metadata_version", "uuid"} {
+				"packets_consumed", "bad_consumed", "refcount", "readers", "metadata_version", "uuid", "enabled_events"} {
 				if _, ok := fields[k]; !ok {
 					t.Errorf("status --json has no %q", k)
 				}
