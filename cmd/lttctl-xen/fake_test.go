@@ -153,6 +153,12 @@ func (d *fakeDom0) run(t *testing.T, args ...string) result {
 	return run(t, append([]string{"--run-dir", d.dir}, args...)...)
 }
 
+// runWith is run with the tool's hooks changed by setup first (see [runWith]).
+func (d *fakeDom0) runWith(t *testing.T, setup func(*tool), args ...string) result {
+	t.Helper()
+	return runWith(t, setup, append([]string{"--run-dir", d.dir}, args...)...)
+}
+
 // result is what one run of the command did.
 type result struct {
 	code           int
@@ -162,8 +168,18 @@ type result struct {
 // run runs the command in-process with args (after the program name).
 func run(t *testing.T, args ...string) result {
 	t.Helper()
+	return runWith(t, nil, args...)
+}
+
+// runWith is run with the tool's hooks changed by setup (if not nil) first.
+func runWith(t *testing.T, setup func(*tool), args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := cmdline.Run(newApp(&stdout, &stderr), append([]string{name}, args...))
+	tl := newTool(&stdout, &stderr)
+	if setup != nil {
+		setup(tl)
+	}
+	code := cmdline.Run(tl.app(), append([]string{name}, args...))
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("lttctl-xen %s: exit %d\nstdout:\n%sstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r

@@ -2,13 +2,14 @@
 // directory) to create, start, stop and destroy the trace, shows its status, manages the
 // event types (add, list, enable, disable, emit) and brings pCPUs up and down.
 //
-// One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go,
-// event_add.go, event_list.go, emit.go, enable_event.go,
+// One subcommand per file: create.go, start.go, stop.go, destroy.go, status.go (and
+// status_watch.go for --watch), event_add.go, event_list.go, emit.go, enable_event.go,
 // disable_event.go, cpu_online.go, cpu_offline.go; event.go and cpu.go hold the parent
 // commands. The connection to dom0 and the translation of its errors are in session.go.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,25 +34,46 @@ func main() {
 }
 
 // tool is the state one run of the command shares between its subcommands. It is built
-// by [newApp] and used by one goroutine.
+// by [newTool] and used by one goroutine.
 type tool struct {
 	stdout io.Writer // results (tables, JSON, confirmations) and help
 	stderr io.Writer // errors and log lines
 	log    *slog.Logger
+
+	// signals returns a context cancelled when the user asks a long-running subcommand
+	// (status --watch) to end: [cmdline.ShutdownSignals]; tests replace it.
+	signals func() (context.Context, context.CancelFunc)
+	// terminal reports whether w is a terminal, to redraw in place there (status --watch);
+	// tests replace it.
+	terminal func(w io.Writer) bool
 }
 
 // newApp builds the command with its output on stdout and stderr; run it with
 // [cmdline.Run] (or [cmdline.Main]).
-func newApp(stdout, stderr io.Writer) *cli.App {
-	t := &tool{stdout: stdout, stderr: stderr, log: slog.New(slog.DiscardHandler)}
+func newApp(stdout, stderr io.Writer) *cli.App { return newTool(stdout, stderr).app() }
+
+// newTool returns the tool behind [newApp], for tests that replace its hooks.
+func newTool(stdout, stderr io.Writer) *tool {
+	return &tool{
+		stdout:   stdout,
+		stderr:   stderr,
+		log:      slog.New(slog.DiscardHandler),
+		signals:  cmdline.ShutdownSignals,
+		terminal: isTerminal,
+	}
+}
+
+// app builds the command around t.
+func (t *tool) app() *cli.App {
 	return &cli.App{
 		Name:      name,
 		Usage:     "control an LTTng-for-Xen trace session",
 		UsageText: name + " [global options] command [command options]",
 		Description: `lttctl-xen sends requests to dom0 (dom0.sock in the run directory), which relays
 them to the hypervisor. A session goes: create, start, stop, destroy; lttd-xen
-reads the trace into a directory meanwhile. Run "lttctl-xen COMMAND --help" for
-each command's options.
+reads the trace into a directory meanwhile. Event types can be added, listed,
+enabled, disabled and emitted at any time, pCPUs brought up and down. Run
+"lttctl-xen COMMAND --help" for each command's options.
 
 Exit status: 0 on success, 1 when an operation fails, 2 for a wrong command line.
 
@@ -61,9 +83,12 @@ EXAMPLES:
    lttctl-xen status
    lttctl-xen stop
    lttctl-xen destroy
-   lttctl-xen --run-dir /tmp/xen status --json`,
-		Writer:    stdout,
-		ErrWriter: stderr,
+   lttctl-xen --run-dir /tmp/xen status --json
+   lttctl-xen status --watch
+   lttctl-xen event add 'net_rx(u32 len, string dev)'
+   lttctl-xen emit --cpu 1 net_rx len=1500 dev=eth0`,
+		Writer:    t.stdout,
+		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,

@@ -21,6 +21,7 @@ var commands = []struct {
 	{[]string{"destroy"}, "destroy: "},
 	{[]string{"status"}, "status: "},
 	{[]string{"status", "--json"}, "status: "},
+	{[]string{"status", "--watch", "--interval", "100ms"}, "status: "},
 	{[]string{"event", "add", "x(u8 a)"}, "event add: "},
 	{[]string{"event", "list"}, "event list: "},
 	{[]string{"emit", "--cpu", "1", "x", "a=1"}, "emit: "},

@@ -16,8 +16,8 @@ import (
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
-// statusWriter prints one status report: a table or JSON. The format flags choose one; a
-// later --watch prints a report per interval with the same writer.
+// statusWriter prints one status report: a table or JSON. status --watch prints one per
+// interval with the same writer.
 type statusWriter func(w io.Writer, r *statusReport) error
 
 // statusReport is what status shows.
@@ -33,7 +33,7 @@ func (t *tool) statusCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "status",
 		Usage:     "show the trace's state, buffers and counters",
-		UsageText: name + " [global options] status [--json]",
+		UsageText: name + " [global options] status [--json] [--watch [--interval DURATION]]",
 		Description: `Shows the trace's state (none, created, started, stopped), its buffers, the
 pCPUs online (as ranges: 0-2,5), the events recorded (how many of the event
 types, and their names unless all are), and its counters: events written and
@@ -44,11 +44,25 @@ consumed positions, live mappings (refcount) and readers.
 --json prints the same as one JSON object, with the protocol's field names
 (sizes in bytes, switch_timer_ns in nanoseconds, enabled_events the names).
 
+--watch shows the status again every --interval (at least 100ms) over one
+connection until interrupted (^C: exit 0) or until dom0 goes away (exit 1). On
+a terminal it redraws in place; otherwise it prints one status per interval,
+separated by a blank line (with --json, a stream of JSON objects).
+
 EXAMPLES:
    lttctl-xen status
-   lttctl-xen status --json | jq .events_lost`,
+   lttctl-xen status --json | jq .events_lost
+   lttctl-xen status --watch
+   lttctl-xen status --watch --interval 200ms
+   lttctl-xen status --watch --json --interval 5s > status.log`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
+			&cli.BoolFlag{Name: "watch", Usage: "show the status again every interval until interrupted"},
+			&cli.DurationFlag{
+				Name:  "interval",
+				Value: defaultWatchInterval,
+				Usage: "with --watch, refresh every `DURATION` (at least " + minWatchInterval.String() + ")",
+			},
 		},
 		Action: t.status,
 	})
@@ -61,6 +75,16 @@ func (t *tool) status(c *cli.Context) error {
 	write, withEvents := statusWriter(writeStatusTable), true
 	if c.Bool("json") {
 		write, withEvents = writeStatusJSON, false
+	}
+	if c.Bool("watch") {
+		interval, err := watchInterval(c)
+		if err != nil {
+			return err
+		}
+		return t.watchStatus(c, interval, write, withEvents)
+	}
+	if c.IsSet("interval") {
+		return usagef(c, "--interval goes with --watch")
 	}
 	s, err := t.dial(c)
 	if err != nil {
