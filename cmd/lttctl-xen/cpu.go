@@ -14,8 +14,9 @@ func (t *tool) cpuCommand() *cli.Command {
 		Name:      "cpu",
 		Usage:     "bring a pCPU online or take it offline",
 		UsageText: name + " [global options] cpu online N | cpu offline N",
-		Description: `pCPUs are the hypervisor's (its --cpus); they can be brought up and down at
-any time, tracing or not. "status" shows those online.
+		Description: `pCPUs are the hypervisor's: "hypervisor --cpus N" are online at boot, and
+"--max-cpus M" sets how many exist (default N). They can be brought up and down
+at any time, tracing or not. "status" shows those online.
 
 EXAMPLES:
    lttctl-xen cpu offline 3

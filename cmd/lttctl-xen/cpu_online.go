@@ -12,8 +12,9 @@ func (t *tool) cpuOnlineCommand() *cli.Command {
 		Usage:     "bring a pCPU up",
 		UsageText: name + " [global options] cpu online N",
 		Description: `Brings pCPU N up: it resumes its workload, and while tracing it writes a
-cpu_online event as its first record. N ranges over the hypervisor's pCPUs
-("status" shows how many there are and which are online).
+cpu_online event as its first record. N ranges over the hypervisor's pCPUs,
+0 to its --max-cpus minus one ("status" shows how many there are and which are
+online).
 
 EXAMPLES:
    lttctl-xen cpu online 3

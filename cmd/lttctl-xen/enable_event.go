@@ -15,11 +15,12 @@ func (t *tool) enableEventCommand() *cli.Command {
 		Name:      "enable-event",
 		Usage:     "record the events matching globs",
 		UsageText: name + " [global options] enable-event GLOB...",
-		Description: `Starts recording the event types whose names match any GLOB, at once, even
-while tracing. GLOBs use shell syntax: '*' any run of characters, '?' one
-character, [a-z] a class ([^a-z] negated); quote them for the shell. Several
-globs may be given as separate arguments or separated by commas. Each glob must
-match at least one event type ("event list" shows them).
+		Description: `Starts recording the event types whose names match any GLOB in the trace
+(make one first with "create"), at once, even while tracing. GLOBs use shell
+syntax: '*' any run of characters, '?' one character, [a-z] a class ([^a-z]
+negated); quote them for the shell. Several globs may be given as separate
+arguments or separated by commas. Each glob must match at least one event type
+("event list" shows them).
 
 Enabling and disabling are rules applied in order: the last rule matching an
 event decides, for the event types that exist and for those added later. A new
