@@ -1,0 +1,276 @@
+package tests
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/record"
+)
+
+// The fault tests: a process dies or the disk fills up in the middle of a
+// trace. docs/RELIABILITY.md says what each one shows.
+
+const faultSubbuf = 16 << 10
+
+// faultSession starts the daemons, creates a trace of 8 x 16 KiB, starts
+// lttd-xen and tracing.
+func faultSession(t *testing.T, rate string, beforeStart ...func(lttd *daemon)) (s *session, hv, d0, lttd *daemon, out string) {
+	s = newSession(t)
+	hv, d0 = s.startDaemons([]string{"--cpus", "2", "--rate", rate})
+	s.ctl("create", "--subbuf-size", "16KiB", "--num-subbuf", "8")
+	out = filepath.Join(t.TempDir(), "trace")
+	lttd = s.startConsumer(out)
+	for _, f := range beforeStart {
+		f(lttd)
+	}
+	s.ctl("start")
+	return s, hv, d0, lttd, out
+}
+
+var btDiscardedPackets = regexp.MustCompile(`discarded (\d+) (?:trace )?packets?\b`)
+
+// lttd-xen killed with SIGKILL mid-trace; --resume keeps the whole packets
+// on disk, drops a partial one, releases the packets it finds already
+// written and writes the rest from the ring: every record the hypervisor
+// wrote is in the trace, and the records it dropped while no consumer ran
+// are reported by babeltrace2 as discarded events.
+func TestFaultConsumerKilledResume(t *testing.T) {
+	needBabeltrace(t)
+	s, _, _, lttd, out := faultSession(t, "20000")
+	stream := filepath.Join(out, "channel0_0")
+	eventually(t, 10*time.Second, "no packet on disk", func() bool {
+		fi, err := os.Stat(stream)
+		return err == nil && fi.Size() >= 2*faultSubbuf
+	})
+	s.kill(lttd)
+
+	// A write cut short by the kill: half a packet, numbered after the
+	// last whole one (the resumed consumer must drop it and write the
+	// real packet from the ring).
+	b, err := os.ReadFile(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[:len(b)/faultSubbuf*faultSubbuf]
+	last := b[len(b)-faultSubbuf:]
+	partial := append([]byte(nil), last[:faultSubbuf/2]...)
+	seq := binary.LittleEndian.Uint64(last[record.OffPacketSeqNum:])
+	binary.LittleEndian.PutUint64(partial[record.OffPacketSeqNum:], seq+1)
+	if err := os.WriteFile(stream, append(b, partial...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept := len(b) / faultSubbuf
+
+	time.Sleep(200 * time.Millisecond) // the producer fills the ring and drops records
+	lttd2 := s.startConsumer(out, "--resume")
+	if !strings.Contains(lttd2.stderr.String(), "truncating the stream file") {
+		t.Errorf("the resumed consumer did not report the partial packet:\n%s", lttd2.stderr)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.ctl("stop")
+	st := s.status()
+	s.ctl("destroy")
+	if code := s.wait(lttd2, 30*time.Second); code != 0 {
+		t.Fatalf("resumed lttd-xen exit %d:\n%s", code, lttd2.stderr)
+	}
+	summary := lttd2.stdout.String()
+	if !strings.Contains(summary, strconv.Itoa(kept)+" packets kept from before --resume") || strings.Contains(summary, "missing") {
+		t.Errorf("summary %q: want %d packets kept and none missing", summary, kept)
+	}
+	pkts := streamPackets(t, stream, faultSubbuf)
+	for i, p := range pkts {
+		if p.SeqNum != uint64(i) {
+			t.Fatalf("packet %d has packet_seq_num %d: the resumed stream has a gap or a duplicate", i, p.SeqNum)
+		}
+	}
+	if uint64(len(pkts)) != st.PacketsDelivered {
+		t.Errorf("%d packets on disk, %d delivered", len(pkts), st.PacketsDelivered)
+	}
+	if st.LostFull == 0 {
+		t.Errorf("no record was dropped while no consumer ran (rate too low for the test?)")
+	}
+	events, stderr, discarded := babeltrace(t, out)
+	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
+		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
+			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
+	}
+	if btDiscardedPackets.MatchString(stderr) {
+		t.Errorf("babeltrace2 reports discarded packets:\n%s", firstLines(stderr, 5))
+	}
+	checkOrder(t, events)
+	s.checkTrace(out)
+}
+
+// Packets that were consumed but are not on disk when lttd-xen resumes (a
+// machine crash lost the file's tail) cannot be recovered: the resumed
+// trace shows the packet_seq_num gap, babeltrace2 reports it as discarded
+// packets, and lttd-xen counts them in its summary. Never silently.
+func TestFaultResumeGapIsReported(t *testing.T) {
+	needBabeltrace(t)
+	s, _, _, lttd, out := faultSession(t, "20000")
+	stream := filepath.Join(out, "channel0_0")
+	eventually(t, 10*time.Second, "not enough packets on disk", func() bool {
+		fi, err := os.Stat(stream)
+		return err == nil && fi.Size() >= 4*faultSubbuf
+	})
+	s.kill(lttd)
+	fi, err := os.Stat(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := fi.Size() / faultSubbuf
+	// Lose the last two whole packets and half of the one before.
+	cut := (whole-3)*faultSubbuf + faultSubbuf/2
+	if err := os.Truncate(stream, cut); err != nil {
+		t.Fatal(err)
+	}
+	lttd2 := s.startConsumer(out, "--resume")
+	time.Sleep(200 * time.Millisecond)
+	s.ctl("stop")
+	s.ctl("destroy")
+	if code := s.wait(lttd2, 30*time.Second); code != 0 {
+		t.Fatalf("resumed lttd-xen exit %d:\n%s", code, lttd2.stderr)
+	}
+	if !strings.Contains(lttd2.stdout.String(), "3 packets missing") {
+		t.Errorf("summary %q: want 3 packets missing", lttd2.stdout.String())
+	}
+	if !strings.Contains(lttd2.stderr.String(), "are not on disk") {
+		t.Errorf("no warning about the lost packets:\n%s", lttd2.stderr)
+	}
+	_, stderr, _ := babeltrace(t, out)
+	m := btDiscardedPackets.FindStringSubmatch(stderr)
+	if m == nil || m[1] != "3" {
+		t.Errorf("babeltrace2 does not report the 3 lost packets:\n%s", firstLines(stderr, 8))
+	}
+	s.checkTrace(out)
+}
+
+// dom0 killed with SIGKILL and restarted: the new dom0 binds VIRQ_TBUF
+// again, lttd-xen (which kept its mapping) re-attaches to it, registers as
+// a reader again and the trace goes on to a clean end.
+func TestFaultDom0Restart(t *testing.T) {
+	needBabeltrace(t)
+	s, _, d0, lttd, out := faultSession(t, "20000")
+	time.Sleep(300 * time.Millisecond)
+	s.kill(d0)
+	time.Sleep(300 * time.Millisecond)
+	if code := exitCode(lttd); code >= 0 {
+		t.Fatalf("lttd-xen exited %d when dom0 died:\n%s", code, lttd.stderr)
+	}
+	s.start("dom0", "bound VIRQ_TBUF")
+	waitStderr(t, lttd, "re-attached to dom0", 1, 20*time.Second)
+	st := s.status()
+	if st.Readers != 1 || st.Refcount != 2 || st.State != "started" {
+		t.Errorf("after dom0's restart: readers %d refcount %d state %s; want 1, 2, started", st.Readers, st.Refcount, st.State)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.ctl("stop")
+	st = s.status()
+	s.ctl("destroy")
+	if code := s.wait(lttd, 30*time.Second); code != 0 {
+		t.Fatalf("lttd-xen exit %d:\n%s", code, lttd.stderr)
+	}
+	if !strings.Contains(lttd.stdout.String(), "re-attached to dom0 1 times") {
+		t.Errorf("summary %q", lttd.stdout.String())
+	}
+	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), faultSubbuf)
+	if uint64(len(pkts)) != st.PacketsDelivered {
+		t.Errorf("%d packets on disk, %d delivered", len(pkts), st.PacketsDelivered)
+	}
+	events, stderr, discarded := babeltrace(t, out)
+	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
+		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
+			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
+	}
+	s.checkTrace(out)
+}
+
+// exitCode is d's exit code, or -1 while it runs.
+func exitCode(d *daemon) int {
+	select {
+	case <-d.done:
+		return d.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
+// The hypervisor killed with SIGKILL: dom0 closes the reader's
+// connection, lttd-xen finds dom0 serving no trace, writes what it holds
+// and exits 3 with the trace marked incomplete. The trace on disk ends at
+// its last whole packet and passes lttv-xen check; babeltrace2 reads it.
+func TestFaultHypervisorKilled(t *testing.T) {
+	needBabeltrace(t)
+	s, hv, _, lttd, out := faultSession(t, "20000")
+	time.Sleep(500 * time.Millisecond)
+	s.kill(hv)
+	if code := s.wait(lttd, 20*time.Second); code != 3 {
+		t.Fatalf("lttd-xen exit %d after the hypervisor died, want 3:\n%s", code, lttd.stderr)
+	}
+	if sum := lttd.stdout.String(); !strings.Contains(sum, "trace incomplete") || summaryPackets(t, sum) == 0 {
+		t.Errorf("summary %q: want packets and 'trace incomplete'", sum)
+	}
+	if !strings.Contains(lttd.stderr.String(), "trace incomplete") {
+		t.Errorf("stderr does not say the trace is incomplete:\n%s", lttd.stderr)
+	}
+	streamPackets(t, filepath.Join(out, "channel0_0"), faultSubbuf)
+	s.checkTrace(out)
+	if events, stderr, _ := babeltrace(t, out); len(events) == 0 {
+		t.Errorf("babeltrace2 read no event:\n%s", stderr)
+	}
+	// dom0 stays up and says the hypervisor is gone.
+	if r := s.run("lttctl-xen", "status"); r.code == 0 || !strings.Contains(r.stderr, "unavailable") && !strings.Contains(r.stderr, "not connected") {
+		t.Errorf("lttctl-xen status with the hypervisor gone: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// The disk fills up (RLIMIT_FSIZE on lttd-xen, SIGXFSZ ignored by the Go
+// runtime, so writes fail with EFBIG): lttd-xen stops with a clear error,
+// the stream file ends at a packet boundary, and the hypervisor counts the
+// records it can no longer write as lost once the ring is full.
+func TestFaultDiskFull(t *testing.T) {
+	// Room for 5 packets and a half: the sixth is cut short.
+	const limit = 5*faultSubbuf + faultSubbuf/2
+	s, _, _, lttd, out := faultSession(t, "20000", func(lttd *daemon) {
+		setFileSizeLimit(t, lttd.cmd.Process.Pid, limit)
+	})
+	if code := s.wait(lttd, 20*time.Second); code != 1 {
+		t.Fatalf("lttd-xen exit %d on a full disk, want 1:\n%s", code, lttd.stderr)
+	}
+	if e := lttd.stderr.String(); !strings.Contains(e, "no room left for the trace") || !strings.Contains(e, "file too large") {
+		t.Errorf("lttd-xen's error does not say the disk is full:\n%s", e)
+	}
+	if sum := lttd.stdout.String(); summaryPackets(t, sum) != 5 || !strings.Contains(sum, "no room left on disk") {
+		t.Errorf("summary %q: want 5 packets and 'no room left on disk'", sum)
+	}
+	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), faultSubbuf)
+	if len(pkts) != 5 {
+		t.Errorf("%d packets on disk, want the 5 that fit", len(pkts))
+	}
+	s.checkTrace(out)
+	// No consumer: the ring fills up and every record after that is lost,
+	// and counted.
+	lost := s.status().LostFull
+	eventually(t, 10*time.Second, "the hypervisor does not count lost records", func() bool {
+		return s.status().LostFull > lost && s.status().Refcount == 1
+	})
+	s.ctl("stop")
+	s.ctl("destroy")
+}
+
+// setFileSizeLimit caps the size of any file process pid writes.
+func setFileSizeLimit(t *testing.T, pid int, limit uint64) {
+	t.Helper()
+	rl := unix.Rlimit{Cur: limit, Max: limit}
+	if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &rl, nil); err != nil {
+		t.Fatalf("prlimit: %v", err)
+	}
+}
