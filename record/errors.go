@@ -68,6 +68,12 @@ var (
 
 // DecodeError locates a decoding failure. Err wraps one of the sentinels
 // above, so errors.Is(err, ErrTruncated) works through a *DecodeError.
+//
+// Its message is the one tools print as it is: "FILE: offset N: what was
+// expected and found" (no FILE for a bare buffer), N being the decimal byte
+// offset of the bad field, and the text after it starting with the
+// sentinel's ("truncated: packet_size 4096 bytes but only 100 bytes left in
+// the file").
 type DecodeError struct {
 	File   string // file being decoded; empty when decoding a bare buffer
 	Offset int64  // byte offset in File (or in the buffer) of the bad field
@@ -76,9 +82,9 @@ type DecodeError struct {
 
 func (e *DecodeError) Error() string {
 	if e.File == "" {
-		return fmt.Sprintf("offset %d (%#x): %v", e.Offset, e.Offset, e.Err)
+		return fmt.Sprintf("offset %d: %v", e.Offset, e.Err)
 	}
-	return fmt.Sprintf("%s: offset %d (%#x): %v", e.File, e.Offset, e.Offset, e.Err)
+	return fmt.Sprintf("%s: offset %d: %v", e.File, e.Offset, e.Err)
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
