@@ -3,6 +3,8 @@ package record
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"math/bits"
 	"os"
 	"time"
 )
@@ -57,4 +59,75 @@ func BootID() ([16]byte, error) {
 		return id, fmt.Errorf("read boot id: %w", err)
 	}
 	return ParseUUID(string(bytes.TrimSpace(b)))
+}
+
+// NS converts ts, in cycles of the trace clock, to nanoseconds since the
+// clock's origin (ts itself for the default 1 GHz clock), rounding down.
+// It is exact for any frequency; a result beyond 2^64-1 ns (584 years,
+// reached only by clocks slower than 1 GHz) saturates at math.MaxUint64.
+func (info TraceInfo) NS(ts uint64) uint64 {
+	freq := info.freq()
+	if freq == 1e9 {
+		return ts
+	}
+	hi, lo := bits.Mul64(ts, 1e9)
+	if hi >= freq {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, freq)
+	return q
+}
+
+// Wall returns the wall-clock time, in UTC, of ts (cycles of the trace
+// clock): the clock's offset from the Unix epoch, offset_s seconds plus
+// offset cycles, plus ts cycles. Nanoseconds are rounded down. It is exact
+// for any frequency and offset, an offset of a second's worth of cycles or
+// more included; times beyond what [time.Time] holds saturate.
+func (info TraceInfo) Wall(ts uint64) time.Time {
+	sec, nsec := info.wall(ts)
+	return time.Unix(sec, nsec).UTC()
+}
+
+// freq is the clock frequency, ClockFreq when unset.
+func (info TraceInfo) freq() uint64 {
+	if info.ClockFreq == 0 {
+		return ClockFreq
+	}
+	return info.ClockFreq
+}
+
+// Bounds of the Unix seconds [time.Unix] takes without overflowing its
+// internal count of seconds since year 1.
+const (
+	maxWallSec = math.MaxInt64 - 62_135_596_800
+	minWallSec = math.MinInt64 + 62_135_596_800
+)
+
+// wall returns the Unix seconds and nanoseconds of ts, saturated to
+// [minWallSec, maxWallSec].
+func (info TraceInfo) wall(ts uint64) (sec, nsec int64) {
+	freq := info.freq()
+	// Whole seconds of the offset's cycles, then of ts, then of the two
+	// remainders' sum (both below freq, so at most one second): every term
+	// fits in 64 bits; the seconds are summed with saturation.
+	offSec := info.ClockOffset / freq
+	cyc, carry := bits.Add64(ts%freq, info.ClockOffset%freq, 0)
+	extra := uint64(0)
+	if carry != 0 || cyc >= freq {
+		cyc -= freq
+		extra = 1
+	}
+	sec = info.ClockOffsetSec
+	for _, s := range [...]uint64{offSec, ts / freq, extra} {
+		if s > uint64(maxWallSec) || sec > maxWallSec-int64(s) {
+			return maxWallSec, 0
+		}
+		sec += int64(s)
+	}
+	if sec < minWallSec {
+		return minWallSec, 0
+	}
+	hi, lo := bits.Mul64(cyc, 1e9)
+	q, _ := bits.Div64(hi, lo, freq) // hi < freq because cyc < freq
+	return sec, int64(q)
 }
