@@ -19,6 +19,14 @@
 // [*Reader] belongs to one goroutine. Everything else is safe for
 // concurrent use.
 //
-// Errors: sentinels are in errors.go; decoding errors are [*DecodeError] values
-// naming the file and byte offset. Compare with errors.Is.
+// A [Reader] decodes one stream file in one of three modes: [Strict] stops
+// at the first damage; [Salvage] skips damage, resynchronising on the next
+// valid packet, and reports what it skipped ([Skip]); [Tail] reads a stream
+// still being written, one whole packet at a time ([Reader.Grow]).
+// [TraceInfo.NS] and [TraceInfo.Wall] convert timestamps, for any clock
+// frequency.
+//
+// Errors: sentinels are in errors.go; decoding errors are [*DecodeError]
+// values naming the file and byte offset, whose message is the one tools
+// print ("FILE: offset N: what was expected"). Compare with errors.Is.
 package record

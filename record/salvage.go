@@ -1,0 +1,167 @@
+package record
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+)
+
+// Salvage: how a [Reader] in [Salvage] mode gets past damage.
+//
+// Damage is any [*DecodeError]: a packet header that does not check, a
+// record that does not decode, a packet cut by the end of the file. The
+// records before it have been returned. The Reader then
+//
+//  1. forgets the packet being read, if any: the ordering state goes back
+//     to the end of the last packet decoded to its end (the damaged
+//     packet's own counters may be what is damaged), keeping only the
+//     timestamp of the last record returned;
+//  2. scans the file, from the first byte it has not returned, for the
+//     next offset holding the packet magic followed by the trace UUID (20
+//     bytes no record or foreign file holds by chance) where a header
+//     passes every check a packet must pass in its place: magic, UUID and
+//     stream id; content_size and packet_size whole bytes with
+//     content_size <= packet_size; timestamp_begin <= timestamp_end and
+//     not before the last timestamp; packet_seq_num above the last good
+//     packet's and events_discarded not below its count. The packet may
+//     run past the end of the file (a cut last packet: its whole records
+//     are recovered);
+//  3. reports the bytes from where it stopped to that offset (or to the
+//     end of the file) as a [Skip], and decodes on from there.
+//
+// The scan looks at every byte offset, not only 8-byte aligned ones, so a
+// foreign block of any length inserted between packets is stepped over.
+
+// scanChunk is how many bytes the resynchronisation scan reads at a time.
+const scanChunk = 64 << 10
+
+// Skip is a region of a stream file that a [Reader] in [Salvage] mode
+// passed over because it was damaged.
+type Skip struct {
+	File   string
+	Offset int64 // first byte skipped: the bad packet's, or the first byte after the last record decoded in it
+	Size   int64 // bytes skipped; 0 when the file ends in a packet's padding (no record lost)
+	// Packets is how many packets the region held, as far as can be told:
+	// when a valid packet follows it, the packet_seq_num values missing
+	// before that packet (counting the damaged packet whose first records
+	// were recovered; 0 for foreign bytes between two packets); at the end
+	// of the file, 1 if the region starts in a packet (its header read, or
+	// the packet magic and trace UUID at its start), else 0.
+	Packets uint64
+	Resume  int64 // offset of the packet decoding resumed at; the file size if none
+	// Err is the damage found, a [*DecodeError] naming the bad field.
+	Err error
+}
+
+// Skips returns the regions the Reader has skipped so far, in file order
+// (Salvage mode; none in the other modes).
+func (r *Reader) Skips() []Skip { return slices.Clone(r.skips) }
+
+func (r *Reader) addSkip(s Skip) {
+	r.skips = append(r.skips, s)
+	r.totals.SkippedBytes += s.Size
+	r.totals.SkippedPackets += s.Packets
+}
+
+// resync skips the damage de and positions the Reader on the next valid
+// packet, or at the end of the file. It fails only if the file cannot be
+// read.
+func (r *Reader) resync(de *DecodeError) error {
+	var start, from int64
+	var firstLost uint64 // packet_seq_num of the first packet not decoded to its end
+	var inPacket uint64  // 1 if the damage is inside a packet whose header was read
+	if r.open {
+		start = r.pkt.Offset + int64(r.cur)
+		from = start // a header there is checked too
+		firstLost, inPacket = r.pkt.SeqNum, 1
+	} else {
+		start = r.next
+		from = start + 1
+		if r.good.started {
+			firstLost = r.good.seq + 1
+		}
+	}
+	hadRecords := r.open && r.pkt.Records > 0
+	r.open, r.cut, r.cutErr, r.padErr = false, false, nil, nil
+	r.ord = r.good
+	if hadRecords {
+		r.ord.ts = max(r.ord.ts, r.recTS)
+	}
+	resume, seq, found, err := r.scan(from)
+	if err != nil {
+		return err
+	}
+	s := Skip{File: r.name, Offset: start, Size: resume - start, Resume: resume, Err: de}
+	switch {
+	case found:
+		s.Packets = inPacket
+		if seq > firstLost {
+			s.Packets = max(seq-firstLost, inPacket)
+		}
+	case inPacket == 1:
+		s.Packets = 1
+	default:
+		s.Packets = r.startsPacket(start)
+	}
+	r.addSkip(s)
+	r.next = resume
+	return nil
+}
+
+// packetPrefix returns the first 20 bytes of every packet of the trace:
+// the magic, little-endian, and the UUID.
+func (r *Reader) packetPrefix() [OffStreamID]byte {
+	var p [OffStreamID]byte
+	binary.LittleEndian.PutUint32(p[OffMagic:], PacketMagic)
+	copy(p[OffUUID:], r.t.Info.UUID[:])
+	return p
+}
+
+// startsPacket returns 1 if the bytes at off are a packet's magic and the
+// trace UUID, else 0.
+func (r *Reader) startsPacket(off int64) uint64 {
+	prefix := r.packetPrefix()
+	var b [len(prefix)]byte
+	if r.size-off < int64(len(b)) || r.readAt(b[:], off) != nil || b != prefix {
+		return 0
+	}
+	return 1
+}
+
+// scan returns the first offset at or after from where a valid packet
+// starts (see the comment at the top of this file) and its
+// packet_seq_num, or the file size and found = false.
+func (r *Reader) scan(from int64) (off int64, seq uint64, found bool, err error) {
+	prefix := r.packetPrefix()
+	buf := make([]byte, scanChunk)
+	for pos := from; r.size-pos >= PacketHeaderSize; {
+		n := int(min(int64(len(buf)), r.size-pos))
+		if err := r.readAt(buf[:n], pos); err != nil {
+			var de *DecodeError
+			if errors.As(err, &de) { // the file shrank: nothing more to find
+				break
+			}
+			return 0, 0, false, err
+		}
+		i := bytes.Index(buf[:n], prefix[:])
+		if i < 0 {
+			if int64(n) == r.size-pos {
+				break
+			}
+			pos += int64(n - len(prefix) + 1) // a prefix may straddle chunks
+			continue
+		}
+		cand := pos + int64(i)
+		info, _, err := r.checkHeader(cand)
+		var de *DecodeError
+		switch {
+		case err == nil:
+			return cand, info.SeqNum, true, nil
+		case !errors.As(err, &de):
+			return 0, 0, false, err
+		}
+		pos = cand + 1
+	}
+	return r.size, 0, false, nil
+}
