@@ -111,7 +111,15 @@ func removeStale(path string) error {
 	return nil
 }
 
-// bindListen creates the socket, binds it, sets its mode, then listens.
+// bindListen creates the socket, binds it, listens, then sets its mode.
+//
+// The socket's own mode is set to 0600 before bind (Linux creates the file
+// with the socket inode's mode less the umask), so no connection by another
+// user can be made at any moment. The chmod after listen is redundant for the
+// mode but not for waiters: it raises IN_ATTRIB once the socket accepts. A
+// client that watches the directory with inotify (dom0 for hypervisor.sock,
+// lttd-xen for dom0.sock) may see IN_CREATE at bind, before listen, get
+// ECONNREFUSED, and then needs one more event to try again: this is it.
 func bindListen(path string) (ln *net.UnixListener, err error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -119,6 +127,9 @@ func bindListen(path string) (ln *net.UnixListener, err error) {
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close() // net.FileListener works on a duplicate
+	if err := unix.Fchmod(fd, 0o600); err != nil {
+		return nil, fmt.Errorf("fchmod socket: %w", err)
+	}
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		return nil, fmt.Errorf("bind: %w", err)
 	}
@@ -127,11 +138,11 @@ func bindListen(path string) (ln *net.UnixListener, err error) {
 			os.Remove(path)
 		}
 	}()
-	if err := os.Chmod(path, 0o600); err != nil {
-		return nil, err
-	}
 	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, err
 	}
 	l, err := net.FileListener(f)
 	if err != nil {
