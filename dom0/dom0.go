@@ -41,6 +41,15 @@ type Dom0 struct {
 	stop int // eventfd, readable once Close has begun
 	wg   sync.WaitGroup
 
+	// bindTried is closed once the first attempt to bind the hypervisor
+	// has ended (bound or not): until then a hypercall waits rather than
+	// answers "unavailable", so a tool that connects to a dom0 that has
+	// just started (lttd-xen re-attaching) is not told the hypervisor is
+	// gone while dom0 is still binding it.
+	bindTried chan struct{}
+	triedOnce sync.Once
+	done      chan struct{} // closed by Close
+
 	mu      sync.Mutex
 	link    *hvLink
 	clients map[*client]struct{}
@@ -66,7 +75,10 @@ func New(cfg Config) (*Dom0, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	return &Dom0{cfg: cfg, log: cfg.Logger, stop: stop, clients: make(map[*client]struct{})}, nil
+	return &Dom0{
+		cfg: cfg, log: cfg.Logger, stop: stop, clients: make(map[*client]struct{}),
+		bindTried: make(chan struct{}), done: make(chan struct{}),
+	}, nil
 }
 
 // Run connects to the hypervisor (and reconnects whenever it restarts) and
@@ -106,6 +118,7 @@ func (d *Dom0) Close() error {
 		return nil
 	}
 	d.closed = true
+	close(d.done)
 	_, _ = unix.Write(d.stop, eventOne)
 	err := d.cfg.Listener.Close()
 	for c := range d.clients {
@@ -124,20 +137,25 @@ func (d *Dom0) Close() error {
 // linkLoop keeps dom0 bound to the hypervisor.
 func (d *Dom0) linkLoop() {
 	for {
+		tried := func() { d.triedOnce.Do(func() { close(d.bindTried) }) }
 		l := connectLoop(d.cfg.HypervisorSocket, d.stop, func(err error) {
+			tried()
 			d.log.Debug("hypervisor not reachable yet", "err", err)
 		})
 		if l == nil {
+			tried()
 			return
 		}
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
 			l.close()
+			tried()
 			return
 		}
 		d.link = l
 		d.mu.Unlock()
+		tried()
 		d.log.Info("bound VIRQ_TBUF", "hypervisor", d.cfg.HypervisorSocket)
 
 		var virqDone sync.WaitGroup
@@ -196,6 +214,15 @@ func (d *Dom0) xenWakeupReaders() {
 	}
 }
 
+// Clients returns the number of tool connections open and, among them,
+// the registered readers (for a debug report).
+func (d *Dom0) Clients() (clients, readers int) {
+	d.mu.Lock()
+	clients = len(d.clients)
+	d.mu.Unlock()
+	return clients, d.readers()
+}
+
 func (d *Dom0) readers() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -210,6 +237,10 @@ func (d *Dom0) readers() int {
 
 // call makes one hypercall on the current link.
 func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error) {
+	select {
+	case <-d.bindTried:
+	case <-d.done:
+	}
 	d.mu.Lock()
 	l := d.link
 	d.mu.Unlock()

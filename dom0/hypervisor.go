@@ -54,8 +54,17 @@ func bind(path string) (*hvLink, error) {
 // connectLoop binds to the hypervisor at path, waiting for the socket to
 // (re)appear with inotify rather than retrying on a timer. It returns nil
 // when stop becomes readable.
+//
+// A socket that is absent or refuses connections (ENOENT, ECONNREFUSED:
+// no hypervisor) is waited for with inotify alone: a new hypervisor
+// creates it, and wire.Listen's chmod after listen(2) raises one more
+// event once it accepts. A hypervisor that is there but turned us away (it
+// hung up: full of connections; or "exists": the binding of the dom0 we
+// replace is not released yet) sends no event when that changes, so those
+// are retried after a bounded back-off (50 ms doubling to 2 s), inotify
+// still waking us earlier.
 func connectLoop(path string, stop int, logf func(error)) *hvLink {
-	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		logf(fmt.Errorf("inotify: %w", err))
 		return nil
@@ -66,6 +75,7 @@ func connectLoop(path string, stop int, logf func(error)) *hvLink {
 		return nil
 	}
 	buf := make([]byte, 4096)
+	backoff := time.Duration(0)
 	for {
 		// Try after the watch is set, so a socket created in between is
 		// not missed.
@@ -74,9 +84,18 @@ func connectLoop(path string, stop int, logf func(error)) *hvLink {
 			return l
 		}
 		logf(err)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED) {
+			backoff = 0
+		} else {
+			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
+		}
+		timeout := -1
+		if backoff > 0 {
+			timeout = int(backoff / time.Millisecond)
+		}
 		for {
 			pfd := []unix.PollFd{{Fd: int32(ino), Events: unix.POLLIN}, {Fd: int32(stop), Events: unix.POLLIN}}
-			if _, err := unix.Poll(pfd, -1); err != nil {
+			if _, err := unix.Poll(pfd, timeout); err != nil {
 				if errors.Is(err, unix.EINTR) {
 					continue
 				}
@@ -88,9 +107,16 @@ func connectLoop(path string, stop int, logf func(error)) *hvLink {
 			}
 			break
 		}
-		if _, err := unix.Read(ino, buf); err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
-			logf(fmt.Errorf("read inotify: %w", err))
-			return nil
+		for {
+			n, err := unix.Read(ino, buf)
+			if n > 0 && err == nil {
+				continue
+			}
+			if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
+				logf(fmt.Errorf("read inotify: %w", err))
+				return nil
+			}
+			break
 		}
 	}
 }

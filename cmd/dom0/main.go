@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,6 +29,9 @@ func newApp(stderr io.Writer) *cli.App {
 		UsageText: "dom0 [--wakeup eventfd|pipe] [--run-dir DIR]",
 		Description: `Runs until SIGINT or SIGTERM. It waits for the hypervisor's socket to
 appear (and reappear after a restart) and binds VIRQ_TBUF on it.
+
+SIGUSR1 logs its goroutine, descriptor, client and reader counts (a leak
+check: the counts return to the same values once the tools are gone).
 
 Examples:
    dom0                     # readers are woken through an eventfd
@@ -76,14 +82,32 @@ func run(c *cli.Context) error {
 	}
 	ctx, cancel := cmdline.ShutdownSignals()
 	defer cancel()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run() }()
 	log.Info("dom0 ready", "socket", path, "wakeup", string(kind))
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-		return d.Close()
-	case err = <-errc:
-		return errors.Join(err, d.Close())
+	for {
+		select {
+		case <-usr1:
+			clients, readers := d.Clients()
+			log.Info("debug counters", "goroutines", runtime.NumGoroutine(), "fds", openFDs(),
+				"clients", clients, "readers", readers)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return d.Close()
+		case err = <-errc:
+			return errors.Join(err, d.Close())
+		}
 	}
+}
+
+// openFDs counts this process's open descriptors (-1 if unknown).
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents) - 1 // the directory being read
 }
