@@ -15,18 +15,18 @@ import (
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
-// Errors of a consumer run.
-var (
-	// ErrDom0Gone: dom0 closed the connection (dom0 or the hypervisor died);
-	// what was delivered has been written, the trace may be incomplete.
-	ErrDom0Gone = errors.New("dom0 closed the connection: the trace may be incomplete")
-)
-
 // Config configures a consumer.
 type Config struct {
 	Output string // trace directory
 	Force  bool   // overwrite a non-empty Output
-	Logger *slog.Logger
+	// Resume continues the trace already in Output (after lttd-xen died):
+	// see [Consumer.resume].
+	Resume bool
+	// Dom0Socket is dom0's socket: when dom0 goes away the consumer waits
+	// for it to come back there (inotify on its directory) and re-attaches.
+	// Empty: a hang-up ends the run with [ErrTraceGone].
+	Dom0Socket string
+	Logger     *slog.Logger
 	// OnPackets, if set, is called after each batch of packets is written
 	// (from the consumer's goroutine) with the running totals.
 	OnPackets func(Stats)
@@ -34,10 +34,13 @@ type Config struct {
 
 // Stats are a consumer's running totals.
 type Stats struct {
-	Packets uint64 // packets written
-	Bytes   uint64 // bytes written to the stream file
-	Lost    uint64 // records the producer dropped (from the control page)
-	Wakeups uint64 // returns from poll(2)
+	Packets    uint64 // packets in the stream file (Kept included)
+	Bytes      uint64 // bytes in the stream file
+	Lost       uint64 // records the producer dropped (from the control page)
+	Wakeups    uint64 // returns from poll(2)
+	Kept       uint64 // packets --resume found whole on disk and kept
+	Missing    uint64 // packets released before --resume but not on disk
+	Reconnects uint64 // times the consumer re-attached to a restarted dom0
 }
 
 // Consumer is one lttd-xen session. It is driven by one goroutine (Run);
@@ -45,40 +48,47 @@ type Stats struct {
 type Consumer struct {
 	cfg     Config
 	log     *slog.Logger
-	conn    *wire.Conn
-	mapID   uint64
+	conn    *wire.Conn // dom0; replaced by reattach
+	connFD  int
+	mapID   uint64 // our reference on the trace's memory, 0 if none
 	ctrlMap *shm.Mapping
 	bufMap  *shm.Mapping
 	ring    *shm.Consumer
 	ctrl    *shm.Control
-	wake    int // wakeup descriptor (non-blocking)
+	sbSize  uint64
+	wake    int // wakeup descriptor (non-blocking), -1 if none
 	wakeF   *os.File
 	stop    int // eventfd written by Stop
-	connFD  int
 	stream  *os.File
+	pos     int64 // end of the last whole packet in the stream file
 	metaVer uint64
 	stats   Stats
 	iov     [][]byte
 }
 
-// Open maps the trace through dom0 (conn), writes the metadata, registers
-// as a reader and opens the stream file. On error everything taken so far
-// is released.
+// Open maps the trace through dom0 (conn, which the consumer owns from
+// now on), writes the metadata, opens the stream file (and with
+// Config.Resume finds where the trace on disk ends) and registers as a
+// reader. On error everything taken so far is released.
 func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := prepareDir(cfg.Output, cfg.Force); err != nil {
-		return nil, err
-	}
-	c := &Consumer{cfg: cfg, log: cfg.Logger, conn: conn, wake: -1, stop: -1}
+	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1, stop: -1}
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
+	if c.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	c.setConn(conn)
+	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
+		return nil, err
+	}
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	defer conn.SetDeadline(time.Time{})
 	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap})
 	if err != nil {
 		return nil, fmt.Errorf("map the trace: %w", err)
@@ -95,32 +105,58 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 		return nil, err
 	}
 	c.ctrl = c.ring.Control()
+	c.sbSize = c.ctrl.Info().Geometry.SubbufSize
 	c.ctrl.SetConsumerPID(uint64(os.Getpid()))
 	if err := c.writeMetadata(); err != nil {
 		return nil, err
 	}
-	c.stream, err = os.OpenFile(filepath.Join(cfg.Output, StreamFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open stream file: %w", err)
+	if err := c.openStream(); err != nil {
+		return nil, err
 	}
-	_, files, err = conn.Call(&wire.Request{Op: wire.OpPoll})
+	if err := c.register(); err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// setConn makes conn the connection to dom0.
+func (c *Consumer) setConn(conn *wire.Conn) {
+	c.conn, c.connFD = conn, -1
+	if rc, err := conn.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { c.connFD = int(fd) })
+	}
+}
+
+// register asks dom0 for a wakeup descriptor (poll).
+func (c *Consumer) register() error {
+	_, files, err := c.conn.Call(&wire.Request{Op: wire.OpPoll})
 	if err != nil {
-		return nil, fmt.Errorf("register as reader: %w", err)
+		return fmt.Errorf("register as reader: %w", err)
 	}
 	c.wakeF = files[0]
 	c.wake = int(c.wakeF.Fd()) // Fd switches the descriptor to blocking; undo it:
 	if err := unix.SetNonblock(c.wake, true); err != nil {
-		return nil, fmt.Errorf("wakeup fd: %w", err)
+		return fmt.Errorf("wakeup fd: %w", err)
 	}
-	if c.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
+	return nil
+}
+
+// openStream opens the stream file: truncated for a new trace, or, with
+// Resume, cut back to the end of its last whole packet.
+func (c *Consumer) openStream() (err error) {
+	flags := os.O_CREATE | os.O_RDWR // RDWR: --resume reads the packet headers
+	if !c.cfg.Resume {
+		flags |= os.O_TRUNC
 	}
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
+	name := filepath.Join(c.cfg.Output, StreamFile)
+	if c.stream, err = os.OpenFile(name, flags, 0o644); err != nil {
+		return fmt.Errorf("open stream file: %w", err)
 	}
-	rc.Control(func(fd uintptr) { c.connFD = int(fd) })
-	return c, nil
+	if c.cfg.Resume {
+		return c.resume()
+	}
+	return nil
 }
 
 // writeMetadata fetches the TSDL text from dom0 and replaces the metadata
@@ -137,7 +173,7 @@ func (c *Consumer) writeMetadata() error {
 		return fmt.Errorf("read metadata: %w", err)
 	}
 	if err := writeAtomic(c.cfg.Output, MetadataFile, text); err != nil {
-		return err
+		return noRoom(err)
 	}
 	c.metaVer = rep.MetadataVersion
 	return nil
@@ -149,8 +185,45 @@ func (c *Consumer) Stop() { _, _ = unix.Write(c.stop, oneEvent) }
 
 var oneEvent = []byte{1, 0, 0, 0, 0, 0, 0, 0}
 
+// errHangup: dom0 closed the connection (internal to Run).
+var errHangup = errors.New("dom0 closed the connection")
+
+// errStopped: Stop was called while waiting for dom0 (internal to Run).
+var errStopped = errors.New("stopped")
+
 // Run consumes until the trace is destroyed (nil), Stop is called (nil),
-// or something fails. The loop, and why no wakeup can be lost:
+// or something fails. When dom0 goes away it writes what is delivered,
+// waits for dom0 to come back, re-attaches and goes on (see reattach); if
+// the trace is gone by then it returns an error wrapping [ErrTraceGone].
+// Every error return comes after writing every packet delivered so far,
+// except a write failure ([ErrNoRoom]).
+func (c *Consumer) Run() error {
+	for {
+		err := c.consume()
+		if !errors.Is(err, errHangup) {
+			return err
+		}
+		if c.ctrl.State() == shm.StateDestroyed {
+			// The hypervisor destroyed the trace (its shutdown does) and
+			// then went away: the final flush is on disk, nothing is lost.
+			return c.writeReady()
+		}
+		err = c.reattach()
+		if err == nil {
+			continue
+		}
+		werr := c.writeReady()
+		switch {
+		case errors.Is(err, errStopped):
+			return werr
+		case werr == nil && c.ctrl.State() == shm.StateDestroyed:
+			return nil
+		}
+		return errors.Join(err, werr)
+	}
+}
+
+// consume is the loop, and why no wakeup can be lost:
 //
 //  1. drain the wakeup descriptor;
 //  2. load the trace state;
@@ -162,8 +235,9 @@ var oneEvent = []byte{1, 0, 0, 0, 0, 0, 0, 0}
 //     eventfd, with no timeout.
 //
 // A delivery after 1 either is seen in 3 or makes the descriptor readable
-// for 5: drain, check, then sleep.
-func (c *Consumer) Run() error {
+// for 5: drain, check, then sleep. It returns errHangup when dom0 closes
+// the connection.
+func (c *Consumer) consume() error {
 	pfd := []unix.PollFd{
 		{Fd: int32(c.wake), Events: unix.POLLIN},
 		{Fd: int32(c.connFD), Events: unix.POLLRDHUP},
@@ -192,7 +266,7 @@ func (c *Consumer) Run() error {
 			if err := c.writeReady(); err != nil {
 				return err
 			}
-			return ErrDom0Gone
+			return errHangup
 		}
 	}
 }
@@ -200,6 +274,9 @@ func (c *Consumer) Run() error {
 // drainWakeup empties the wakeup descriptor: read until EAGAIN (an
 // eventfd empties in one read, a pipe may hold several bytes) or EOF.
 func (c *Consumer) drainWakeup() {
+	if c.wake < 0 {
+		return
+	}
 	var buf [512]byte
 	for {
 		if n, err := unix.Read(c.wake, buf[:]); n <= 0 || err != nil {
@@ -208,77 +285,27 @@ func (c *Consumer) drainWakeup() {
 	}
 }
 
-// writeReady writes every delivered packet to the stream file in as few
-// writev(2) calls as possible, straight from the read-only mapping, then
-// releases them.
-func (c *Consumer) writeReady() error {
-	if v := c.ctrl.MetadataVersion(); v != c.metaVer {
-		if err := c.writeMetadata(); err != nil {
-			return err
-		}
-	}
-	for {
-		n := c.ring.Ready()
-		if n == 0 {
-			break
-		}
-		n = min(n, maxIOV)
-		c.iov = c.iov[:0]
-		seq := c.ring.NextSeq()
-		for i := range n {
-			c.iov = append(c.iov, c.ring.Packet(seq+uint64(i)))
-		}
-		written, err := writevAll(int(c.stream.Fd()), c.iov)
-		c.stats.Bytes += uint64(written)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", filepath.Join(c.cfg.Output, StreamFile), err)
-		}
-		c.ring.ReleaseN(n)
-		c.stats.Packets += uint64(n)
-	}
-	c.stats.Lost = c.ctrl.LostFull() + c.ctrl.LostTooBig()
-	if c.cfg.OnPackets != nil {
-		c.cfg.OnPackets(c.stats)
-	}
-	return nil
-}
-
-// maxIOV is the most packets written by one writev (IOV_MAX is 1024).
-const maxIOV = 64
-
-// writevAll writes all of iov, continuing after short writes.
-func writevAll(fd int, iov [][]byte) (int, error) {
-	total := 0
-	for len(iov) > 0 {
-		n, err := unix.Writev(fd, iov)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return total, err
-		}
-		total += n
-		for n > 0 && len(iov) > 0 {
-			if n >= len(iov[0]) {
-				n -= len(iov[0])
-				iov = iov[1:]
-				continue
-			}
-			iov[0] = iov[0][n:]
-			n = 0
-		}
-	}
-	return total, nil
-}
-
 // Stats returns the running totals. Call from Run's goroutine or after Run.
 func (c *Consumer) Stats() Stats { return c.stats }
+
+// dropConn closes the connection to dom0 and what came through it: the
+// wakeup descriptor. The mapping reference died with the connection.
+func (c *Consumer) dropConn() {
+	if c.wakeF != nil {
+		c.wakeF.Close()
+		c.wakeF, c.wake = nil, -1
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	c.mapID = 0
+}
 
 // Close unmaps (dropping the trace's reference), unregisters and closes
 // everything. Idempotent.
 func (c *Consumer) Close() error {
 	var errs []error
-	if c.mapID != 0 {
+	if c.mapID != 0 && c.conn != nil {
 		c.conn.SetDeadline(time.Now().Add(5 * time.Second))
 		if _, _, err := c.conn.Call(&wire.Request{Op: wire.OpUnmap, Unmap: &wire.UnmapArgs{MapID: c.mapID}}); err != nil && !errors.Is(err, wire.ErrNotFound) {
 			c.log.Debug("unmap failed", "err", err)
@@ -289,17 +316,12 @@ func (c *Consumer) Close() error {
 		errs = append(errs, c.stream.Close())
 		c.stream = nil
 	}
-	if c.wakeF != nil {
-		c.wakeF.Close()
-		c.wakeF = nil
-	}
+	c.dropConn()
 	if c.stop >= 0 {
 		unix.Close(c.stop)
 		c.stop = -1
 	}
-	if c.ring != nil {
-		c.ring = nil
-	}
+	c.ring = nil
 	errs = append(errs, c.bufMap.Close(), c.ctrlMap.Close())
 	return errors.Join(errs...)
 }

@@ -13,12 +13,9 @@ const (
 	StreamFile   = "channel0_0"
 )
 
-// ErrNotEmpty: the output directory holds files and --force was not given.
-var ErrNotEmpty = errors.New("output directory is not empty (use --force to overwrite)")
-
 // prepareDir creates dir (0755) or, if it exists, checks that it is empty
-// unless force.
-func prepareDir(dir string, force bool) error {
+// unless force (which removes the trace files) or resume (which keeps them).
+func prepareDir(dir string, force, resume bool) error {
 	ents, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -28,10 +25,10 @@ func prepareDir(dir string, force bool) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("output directory: %w", err)
-	case len(ents) > 0 && !force:
+	case len(ents) > 0 && !force && !resume:
 		return fmt.Errorf("%s: %w", dir, ErrNotEmpty)
 	}
-	if force {
+	if force && !resume {
 		for _, name := range []string{MetadataFile, StreamFile} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("--force: %w", err)

@@ -14,8 +14,12 @@ import (
 
 	"github.com/lttng-xen/lttng-xen/consumer"
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
+	"github.com/lttng-xen/lttng-xen/internal/rundir"
 	"github.com/lttng-xen/lttng-xen/internal/size"
 )
+
+// exitIncomplete: the trace went away before it was destroyed.
+const exitIncomplete = 3
 
 func main() { cmdline.Main(newApp(os.Stdout, os.Stderr)) }
 
@@ -23,20 +27,34 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "lttd-xen",
 		Usage:     "the trace consumer: writes full sub-buffers to disk as dom0 hands them over",
-		UsageText: "lttd-xen --output DIR [--force] [--run-dir DIR]",
+		UsageText: "lttd-xen --output DIR [--force | --resume] [--run-dir DIR]",
 		Description: `Start it after "lttctl-xen create" (it maps the trace then) and before
 "lttctl-xen start". It exits 0 once the trace is destroyed and every
 packet is on disk, printing a one-line summary; SIGINT/SIGTERM make it
 write what is delivered, unmap and exit 0.
 
+If dom0 restarts, lttd-xen keeps its mapping, waits for the new dom0 and
+goes on. If the trace is gone (the hypervisor died, or serves another
+trace) it writes what it holds and exits 3: the trace on disk is whole up
+to its last packet, but incomplete. If the disk fills up it cuts the
+stream file back to its last whole packet and exits 1.
+
+--resume continues the trace in DIR after an lttd-xen that died (kill -9):
+it keeps every whole packet on disk, drops a partial last one, and goes on
+from the packets the ring still holds.
+
+Exit codes: 0 done, 1 error, 2 usage, 3 trace incomplete (the trace is gone).
+
 Examples:
    lttd-xen --output /tmp/trace
+   lttd-xen --output /tmp/trace --resume     # after lttd-xen was killed
    babeltrace2 /tmp/trace`,
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "trace directory to write (created if missing)"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the trace files of a non-empty --output directory"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue the trace already in --output (after lttd-xen died)"},
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
 		},
@@ -52,13 +70,18 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("force") && c.Bool("resume") {
+		return cmdline.Usagef("--force and --resume exclude each other")
+	}
 	conn, err := cmdline.DialDom0(c)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
 	out := c.String("output")
-	cons, err := consumer.Open(conn, consumer.Config{Output: out, Force: c.Bool("force"), Logger: log})
+	cons, err := consumer.Open(conn, consumer.Config{
+		Output: out, Force: c.Bool("force"), Resume: c.Bool("resume"), Logger: log,
+		Dom0Socket: rundir.Path(cmdline.RunDir(c), rundir.Dom0Socket),
+	})
 	if err != nil {
 		return err
 	}
@@ -81,10 +104,35 @@ func run(c *cli.Context) error {
 	wg.Wait()
 	st := cons.Stats()
 	closeErr := cons.Close()
-	fmt.Fprintf(c.App.Writer, "lttd-xen: %d packets, %s written to %s; %d events lost\n",
-		st.Packets, size.Format(st.Bytes), out, st.Lost)
-	if errors.Is(runErr, consumer.ErrDom0Gone) {
-		return cli.Exit(fmt.Sprintf("%v (trace incomplete: %d packets on disk)", runErr, st.Packets), 3)
+	fmt.Fprintln(c.App.Writer, summary(out, st, runErr))
+	if errors.Is(runErr, consumer.ErrTraceGone) {
+		return cli.Exit(fmt.Sprintf("%v (trace incomplete: %d packets on disk)", runErr, st.Packets), exitIncomplete)
 	}
 	return errors.Join(runErr, closeErr)
+}
+
+// summary is the one line printed on stdout at the end (tests parse it):
+// "lttd-xen: N packets, SIZE written to DIR; L events lost", then what
+// else the user must know.
+func summary(out string, st consumer.Stats, runErr error) string {
+	s := fmt.Sprintf("lttd-xen: %d packets, %s written to %s; %d events lost",
+		st.Packets, size.Format(st.Bytes), out, st.Lost)
+	if st.Kept > 0 {
+		s += fmt.Sprintf("; %d packets kept from before --resume", st.Kept)
+	}
+	if st.Missing > 0 {
+		s += fmt.Sprintf("; %d packets missing (consumed before --resume but not on disk)", st.Missing)
+	}
+	if st.Reconnects > 0 {
+		s += fmt.Sprintf("; re-attached to dom0 %d times", st.Reconnects)
+	}
+	switch {
+	case errors.Is(runErr, consumer.ErrTraceGone):
+		s += "; trace incomplete: the trace went away"
+	case errors.Is(runErr, consumer.ErrNoRoom):
+		s += "; trace incomplete: no room left on disk"
+	case runErr != nil:
+		s += "; stopped on an error (see stderr)"
+	}
+	return s
 }
