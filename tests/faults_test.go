@@ -18,14 +18,14 @@ import (
 // The fault tests: a process dies or the disk fills up in the middle of a
 // trace. docs/RELIABILITY.md says what each one shows.
 
-const faultSubbuf = 16 << 10
+const faultSubbuf = 4 << 10
 
-// faultSession starts the daemons, creates a trace of 8 x 16 KiB, starts
+// faultSession starts the daemons, creates a trace of 4 x 4 KiB, starts
 // lttd-xen and tracing.
 func faultSession(t *testing.T, rate string, beforeStart ...func(lttd *daemon)) (s *session, hv, d0, lttd *daemon, out string) {
 	s = newSession(t)
 	hv, d0 = s.startDaemons([]string{"--cpus", "2", "--rate", rate})
-	s.ctl("create", "--subbuf-size", "16KiB", "--num-subbuf", "8")
+	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
 	out = filepath.Join(t.TempDir(), "trace")
 	lttd = s.startConsumer(out)
 	for _, f := range beforeStart {
@@ -44,7 +44,7 @@ var btDiscardedPackets = regexp.MustCompile(`discarded (\d+) (?:trace )?packets?
 // are reported by babeltrace2 as discarded events.
 func TestFaultConsumerKilledResume(t *testing.T) {
 	needBabeltrace(t)
-	s, _, _, lttd, out := faultSession(t, "20000")
+	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
 	eventually(t, 10*time.Second, "no packet on disk", func() bool {
 		fi, err := os.Stat(stream)
@@ -115,7 +115,7 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 // packets, and lttd-xen counts them in its summary. Never silently.
 func TestFaultResumeGapIsReported(t *testing.T) {
 	needBabeltrace(t)
-	s, _, _, lttd, out := faultSession(t, "20000")
+	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
 	eventually(t, 10*time.Second, "not enough packets on disk", func() bool {
 		fi, err := os.Stat(stream)
@@ -158,7 +158,7 @@ func TestFaultResumeGapIsReported(t *testing.T) {
 // a reader again and the trace goes on to a clean end.
 func TestFaultDom0Restart(t *testing.T) {
 	needBabeltrace(t)
-	s, _, d0, lttd, out := faultSession(t, "20000")
+	s, _, d0, lttd, out := faultSession(t, "5000")
 	time.Sleep(300 * time.Millisecond)
 	s.kill(d0)
 	time.Sleep(300 * time.Millisecond)
@@ -209,7 +209,7 @@ func exitCode(d *daemon) int {
 // its last whole packet and passes lttv-xen check; babeltrace2 reads it.
 func TestFaultHypervisorKilled(t *testing.T) {
 	needBabeltrace(t)
-	s, hv, _, lttd, out := faultSession(t, "20000")
+	s, hv, _, lttd, out := faultSession(t, "5000")
 	time.Sleep(500 * time.Millisecond)
 	s.kill(hv)
 	if code := s.wait(lttd, 20*time.Second); code != 3 {
@@ -239,7 +239,7 @@ func TestFaultHypervisorKilled(t *testing.T) {
 func TestFaultDiskFull(t *testing.T) {
 	// Room for 5 packets and a half: the sixth is cut short.
 	const limit = 5*faultSubbuf + faultSubbuf/2
-	s, _, _, lttd, out := faultSession(t, "20000", func(lttd *daemon) {
+	s, _, _, lttd, out := faultSession(t, "5000", func(lttd *daemon) {
 		setFileSizeLimit(t, lttd.cmd.Process.Pid, limit)
 	})
 	if code := s.wait(lttd, 20*time.Second); code != 1 {
