@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/wire"
 )
 
 // The fault tests: a process dies or the disk fills up in the middle of a
@@ -273,4 +274,124 @@ func setFileSizeLimit(t *testing.T, pid int, limit uint64) {
 	if err := unix.Prlimit(pid, unix.RLIMIT_FSIZE, &rl, nil); err != nil {
 		t.Fatalf("prlimit: %v", err)
 	}
+}
+
+// SIGTERM to each process in each state of the trace (none, created,
+// started, stopped): each exits 0 and leaves nothing behind. lttd-xen
+// drops its mapping (the refcount falls back to the hypervisor's own),
+// dom0 and the hypervisor remove their sockets.
+func TestFaultSIGTERMEachState(t *testing.T) {
+	for _, state := range []string{"none", "created", "started", "stopped"} {
+		t.Run(state, func(t *testing.T) {
+			s := newSession(t)
+			hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
+			var lttd *daemon
+			if state != "none" {
+				s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+				lttd = s.startConsumer(filepath.Join(t.TempDir(), "trace"))
+			}
+			if state == "started" || state == "stopped" {
+				s.ctl("start")
+				time.Sleep(100 * time.Millisecond)
+			}
+			if state == "stopped" {
+				s.ctl("stop")
+			}
+			if lttd != nil {
+				if code := s.signal(lttd, unix.SIGTERM, 20*time.Second); code != 0 {
+					t.Errorf("lttd-xen exit %d on SIGTERM in state %s:\n%s", code, state, lttd.stderr)
+				}
+				if st := s.status(); st.Refcount != 1 || st.Readers != 0 || string(st.State) != state {
+					t.Errorf("after lttd-xen's SIGTERM: refcount %d readers %d state %s", st.Refcount, st.Readers, st.State)
+				}
+			}
+			if code := s.signal(d0, unix.SIGTERM, 20*time.Second); code != 0 {
+				t.Errorf("dom0 exit %d on SIGTERM in state %s:\n%s", code, state, d0.stderr)
+			}
+			if code := s.signal(hv, unix.SIGTERM, 20*time.Second); code != 0 {
+				t.Errorf("hypervisor exit %d on SIGTERM in state %s:\n%s", code, state, hv.stderr)
+			}
+			if ents, _ := os.ReadDir(s.runDir); len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in the run directory: %v", names)
+			}
+		})
+	}
+}
+
+var debugCounters = regexp.MustCompile(`msg="debug counters" cmd=dom0 goroutines=(\d+) fds=(\d+) clients=(\d+) readers=(\d+)`)
+
+// dom0Counters asks dom0 for its debug counters (SIGUSR1) and returns the
+// goroutine and descriptor counts.
+func dom0Counters(t *testing.T, d0 *daemon) (goroutines, fds int) {
+	t.Helper()
+	n := strings.Count(d0.stderr.String(), "debug counters")
+	if err := d0.cmd.Process.Signal(unix.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitStderr(t, d0, "debug counters", n+1, 5*time.Second)
+	all := debugCounters.FindAllStringSubmatch(d0.stderr.String(), -1)
+	if len(all) == 0 {
+		t.Fatalf("cannot parse dom0's debug counters:\n%s", d0.stderr)
+	}
+	m := all[len(all)-1]
+	goroutines, _ = strconv.Atoi(m[1])
+	fds, _ = strconv.Atoi(m[2])
+	return goroutines, fds
+}
+
+// 200 trace cycles (create, map, poll, start, stop, unmap, destroy, each
+// on a new tools connection) leak no descriptor in either daemon and no
+// goroutine in dom0.
+func TestFaultCyclesLeakNothing(t *testing.T) {
+	s := newSession(t)
+	hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
+	cycle := func() {
+		c, err := wire.Dial(s.sockPath("dom0.sock"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		call := func(req *wire.Request) (*wire.Reply, []*os.File) {
+			t.Helper()
+			rep, files, err := c.Call(req)
+			if err != nil {
+				t.Fatalf("%s: %v", req.Op, err)
+			}
+			return rep, files
+		}
+		call(&wire.Request{Op: wire.OpCreate, Create: &wire.CreateArgs{SubbufSize: 4096, NumSubbuf: 4, Mode: wire.ModeDiscard}})
+		rep, files := call(&wire.Request{Op: wire.OpMap})
+		for _, f := range files {
+			f.Close()
+		}
+		_, wake := call(&wire.Request{Op: wire.OpPoll})
+		wake[0].Close()
+		call(&wire.Request{Op: wire.OpStart})
+		call(&wire.Request{Op: wire.OpStop})
+		call(&wire.Request{Op: wire.OpUnmap, Unmap: &wire.UnmapArgs{MapID: rep.MapID}})
+		call(&wire.Request{Op: wire.OpDestroy})
+	}
+	cycle() // warm up: lazily created runtime state is not a leak
+	idle := func() bool { st := s.status(); return st.Readers == 0 && st.State == "none" }
+	eventually(t, 5*time.Second, "dom0 still holds a reader", idle)
+	hvFDs := fdCount(t, hv.cmd.Process.Pid)
+	g0, f0 := dom0Counters(t, d0)
+	for range 200 {
+		cycle()
+	}
+	eventually(t, 5*time.Second, "dom0 still holds a reader", idle)
+	var g1, f1 int
+	eventually(t, 5*time.Second, "dom0's counters do not come back", func() bool {
+		g1, f1 = dom0Counters(t, d0)
+		return g1 <= g0 && f1 <= f0
+	})
+	if n := fdCount(t, hv.cmd.Process.Pid); n > hvFDs {
+		t.Errorf("hypervisor: %d descriptors after 200 cycles, %d before", n, hvFDs)
+	}
+	t.Logf("dom0: goroutines %d → %d, fds %d → %d; hypervisor fds %d", g0, g1, f0, f1, hvFDs)
 }

@@ -1,0 +1,533 @@
+package tests
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/shm"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// Hostile clients and the trust boundaries: docs/SECURITY.md says who may
+// write what, and which test shows it.
+
+// rawDial opens a SOCK_SEQPACKET connection without the wire package.
+func rawDial(path string) (*net.UnixConn, error) {
+	c, err := net.DialTimeout("unixpacket", path, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UnixConn), nil
+}
+
+// hostileMessage sends one kind of bad input on c (kind picks it); it
+// returns whether c should then be left open and silent.
+func hostileMessage(c *net.UnixConn, kind int, r *rand.Rand) (hang bool) {
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	switch kind % 9 {
+	case 0: // random bytes
+		b := make([]byte, 1+r.IntN(4096))
+		for i := range b {
+			b[i] = byte(r.UintN(256))
+		}
+		c.Write(b)
+	case 1: // a truncated request
+		full := `{"op":"create","create":{"subbuf_size":4096,"num_subbuf":4,"mode":"discard"}}`
+		c.Write([]byte(full[:1+r.IntN(len(full)-1)]))
+	case 2: // a message over the size limit
+		c.Write(make([]byte, wire.MaxMessageSize+1+r.IntN(4096)))
+	case 3: // huge numbers where sizes and ids go
+		c.Write([]byte(`{"op":"create","create":{"subbuf_size":18446744073709551615,"num_subbuf":9223372036854775808,"mode":"discard","switch_timer_ns":9223372036854775807}}`))
+		c.Write([]byte(`{"op":"unmap","unmap":{"map_id":1e300}}`))
+		c.Write([]byte(`{"op":"cpu_online","cpu":{"cpu":2147483647}}`))
+	case 4: // descriptors attached to a request (requests carry none)
+		n := 1 + r.IntN(16)
+		fds := make([]int, n)
+		for i := range fds {
+			fds[i] = int(devnull.Fd())
+		}
+		c.WriteMsgUnix([]byte(`{"op":"status"}`), unix.UnixRights(fds...), nil)
+	case 5: // descriptors with no body
+		c.WriteMsgUnix(nil, unix.UnixRights(int(devnull.Fd())), nil)
+	case 6: // valid JSON, nonsense ops and fields
+		c.Write([]byte(`{"op":"` + strings.Repeat("A", r.IntN(1000)) + `"}`))
+		c.Write([]byte(`[1,2,3]`))
+		c.Write([]byte(`{"op":"status","create":{}}`))
+	case 7: // connect, say nothing, hang up
+	case 8: // connect, say nothing, stay
+		return true
+	}
+	// Read whatever comes back so the server is not blocked on us.
+	buf := make([]byte, wire.MaxMessageSize)
+	oob := make([]byte, 1024)
+	for range 3 {
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, _, _, _, err := c.ReadMsgUnix(buf, oob); err != nil {
+			break
+		}
+	}
+	return false
+}
+
+// flood makes n hostile connections to path in batches of batch, the
+// silent ones held open until the end of their batch.
+func flood(t *testing.T, path string, n, batch int, seed uint64) {
+	t.Helper()
+	for start := 0; start < n; start += batch {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var held []*net.UnixConn
+		for i := start; i < min(start+batch, n); i++ {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(seed, uint64(i)))
+				c, err := rawDial(path)
+				if err != nil {
+					return // refused while full: that is the point
+				}
+				if hostileMessage(c, i, r) {
+					mu.Lock()
+					held = append(held, c)
+					mu.Unlock()
+					return
+				}
+				c.Close()
+			})
+		}
+		wg.Wait()
+		for _, c := range held {
+			c.Close()
+		}
+	}
+}
+
+// 2000 hostile connections (1000 to each daemon, 100 at a time) during a
+// live trace: random bytes, truncated and oversized messages, huge
+// numbers, descriptors on requests, silence. Both daemons keep serving the
+// real session, which ends with a whole trace.
+func TestHostileClientsFlood(t *testing.T) {
+	needBabeltrace(t)
+	s := newSession(t)
+	hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
+	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+	out := filepath.Join(t.TempDir(), "trace")
+	lttd := s.startConsumer(out)
+	s.ctl("start")
+	hvFDs, d0FDs := fdCount(t, hv.cmd.Process.Pid), fdCount(t, d0.cmd.Process.Pid)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { flood(t, s.sockPath("dom0.sock"), 1000, 100, 1) })
+	wg.Go(func() { flood(t, s.sockPath("hypervisor.sock"), 1000, 100, 2) })
+	// The real session is served during the flood.
+	for range 5 {
+		if st := s.status(); st.State != "started" || st.Readers != 1 {
+			t.Errorf("status during the flood: state %s readers %d", st.State, st.Readers)
+		}
+	}
+	wg.Wait()
+
+	s.ctl("stop")
+	st := s.status()
+	s.ctl("destroy")
+	if code := s.wait(lttd, 30*time.Second); code != 0 {
+		t.Fatalf("lttd-xen exit %d after the flood:\n%s", code, lttd.stderr)
+	}
+	events, stderr, discarded := babeltrace(t, out)
+	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
+		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
+			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
+	}
+	s.checkTrace(out)
+	// Every hostile connection is gone: no descriptor is left behind.
+	eventually(t, 15*time.Second, "descriptors left behind by the flood", func() bool {
+		return fdCount(t, hv.cmd.Process.Pid) <= hvFDs && fdCount(t, d0.cmd.Process.Pid) <= d0FDs
+	})
+}
+
+// A client that connects and stalls cannot block others: with dom0 full
+// of silent connections up to a few below MaxClients, and the hypervisor
+// full of silent unbound ones, tools still get prompt answers.
+func TestHostileStalledClients(t *testing.T) {
+	s := newSession(t)
+	s.startDaemons([]string{"--cpus", "1"})
+	var held []*net.UnixConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 200 {
+		if c, err := rawDial(s.sockPath("dom0.sock")); err == nil {
+			held = append(held, c)
+		}
+	}
+	for range 100 { // more than the hypervisor's MaxConns
+		if c, err := rawDial(s.sockPath("hypervisor.sock")); err == nil {
+			held = append(held, c)
+		}
+	}
+	// A half-sent request on a connection of its own does not stall the rest.
+	if c, err := rawDial(s.sockPath("dom0.sock")); err == nil {
+		held = append(held, c)
+		c.Write([]byte(`{"op":`))
+	}
+	t0 := time.Now()
+	s.ctl("create")
+	s.ctl("start")
+	s.ctl("stop")
+	s.ctl("destroy")
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("create/start/stop/destroy took %v with stalled clients around", d)
+	}
+}
+
+// After a dom0 restart the new dom0 must be able to bind even while a
+// hostile local process keeps the hypervisor's connection table full of
+// silent, unbound connections (refilling it as slots free up).
+func TestHostileIdleFloodCannotLockOutDom0(t *testing.T) {
+	t.Skip("blocked on hypervisor: hypervisor/server.go Serve closes every new connection once MaxConns are open, " +
+		"so a local process that keeps MaxConns silent unbound connections open (10 s idle deadline, refilled as they expire) " +
+		"locks a restarting dom0 out indefinitely; fix: evict the oldest unbound connection when full and give unbound " +
+		"connections a short (1 s) deadline for their first request (see docs/SECURITY.md)")
+	s := newSession(t)
+	_, d0 := s.startDaemons([]string{"--cpus", "1"})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	// Keep as many silent connections open as the hypervisor takes.
+	for range 80 {
+		wg.Go(func() {
+			for {
+				c, err := rawDial(s.sockPath("hypervisor.sock"))
+				if err == nil {
+					buf := make([]byte, 512)
+					c.SetReadDeadline(time.Now().Add(30 * time.Second))
+					go func() { <-stop; c.Close() }()
+					c.Read(buf) // until the hypervisor hangs up or stop
+					c.Close()
+				}
+				select {
+				case <-stop:
+					return
+				default:
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.kill(d0)
+	d0b := s.start("dom0", "dom0 ready")
+	waitStderr(t, d0b, "bound VIRQ_TBUF", 1, 5*time.Second)
+}
+
+// Only the dom0 that bound VIRQ_TBUF may make hypercalls: a second client
+// of hypervisor.sock is refused every hypercall and cannot take the
+// binding over.
+func TestHostileSecondHypercallClient(t *testing.T) {
+	s := newSession(t)
+	s.startDaemons([]string{"--cpus", "1"})
+	s.ctl("create")
+	c := s.dial("hypervisor.sock")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	for _, req := range []*wire.Request{
+		{Op: wire.OpStatus},
+		{Op: wire.OpMap},
+		{Op: wire.OpTraceStart},
+		{Op: wire.OpTraceDestroy},
+		{Op: wire.OpMetadata},
+		{Op: wire.OpUnmap, Unmap: &wire.UnmapArgs{MapID: 1}},
+	} {
+		if _, _, err := c.Call(req); !errors.Is(err, wire.ErrNotBound) {
+			t.Errorf("%s from a second client: %v, want not_bound", req.Op, err)
+		}
+	}
+	if _, _, err := c.Call(&wire.Request{Op: wire.OpBindVIRQ}); !errors.Is(err, wire.ErrExists) {
+		t.Errorf("bind_virq from a second client: %v, want exists", err)
+	}
+	if st := s.status(); st.State != "created" {
+		t.Errorf("the trace changed under a refused client: %s", st.State)
+	}
+}
+
+// The buffer descriptor handed out through dom0's map cannot be used to
+// change the buffer: no writable shared mapping (neither of the read-only
+// descriptor nor of a read-write re-open through /proc), no write(2), no
+// resize; the control page cannot be resized either.
+func TestHostileBufferFDIsReadOnly(t *testing.T) {
+	s := newSession(t)
+	s.startDaemons([]string{"--cpus", "1"})
+	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+	c := s.dial("dom0.sock")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, buf := files[0], files[1]
+	defer ctrl.Close()
+	defer buf.Close()
+	size := 4 * 4096
+	fd := int(buf.Fd())
+	if m, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
+		unix.Munmap(m)
+		t.Error("the buffer descriptor was mapped shared and writable")
+	}
+	if m, err := unix.Mmap(fd, 0, size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
+		t.Errorf("read-only mapping of the buffer: %v", err)
+	} else {
+		if err := unix.Mprotect(m, unix.PROT_READ|unix.PROT_WRITE); err == nil {
+			t.Error("a read-only mapping of the buffer was made writable with mprotect")
+		}
+		unix.Munmap(m)
+	}
+	if _, err := unix.Pwrite(fd, []byte("x"), 0); err == nil {
+		t.Error("write(2) to the buffer descriptor succeeded")
+	}
+	if err := unix.Ftruncate(fd, 0); err == nil {
+		t.Error("the buffer was resized through its descriptor")
+	}
+	// A read-write re-open of the same memfd is stopped by the seals.
+	rw, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDWR, 0)
+	if err == nil {
+		defer rw.Close()
+		rfd := int(rw.Fd())
+		if m, err := unix.Mmap(rfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
+			unix.Munmap(m)
+			t.Error("a read-write re-open of the buffer was mapped shared and writable")
+		}
+		if _, err := unix.Pwrite(rfd, []byte("x"), 0); err == nil {
+			t.Error("write(2) to a read-write re-open of the buffer succeeded")
+		}
+		for _, n := range []int64{0, int64(size) * 2} {
+			if err := unix.Ftruncate(rfd, n); err == nil {
+				t.Errorf("the buffer was resized to %d through a read-write re-open", n)
+			}
+		}
+	}
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	want := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_FUTURE_WRITE | unix.F_SEAL_SEAL
+	if err != nil || seals&want != want {
+		t.Errorf("buffer seals %#x (%v), want at least %#x", seals, err, want)
+	}
+	for _, n := range []int64{0, 1 << 20} {
+		if err := unix.Ftruncate(int(ctrl.Fd()), n); err == nil {
+			t.Errorf("the control page was resized to %d", n)
+		}
+	}
+}
+
+// A consumer that writes garbage into the consumed offset of the control
+// page (offset 0x80) while lttd-xen runs: the hypervisor rejects every bad
+// value, counts it (bad_consumed) and keeps tracing; no packet is
+// corrupted. The scribbler maps the trace itself through dom0 with the
+// wire protocol, and writes only values no well-behaved consumer would
+// (unaligned, behind, or far ahead), each with a compare-and-swap so it
+// never erases one of lttd-xen's own stores.
+func TestHostileConsumedScribble(t *testing.T) {
+	needBabeltrace(t)
+	s := newSession(t)
+	s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
+	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+	out := filepath.Join(t.TempDir(), "trace")
+	lttd := s.startConsumer(out)
+
+	c := s.dial("dom0.sock")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[1].Close()
+	m, err := shm.MapControl(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	consumed := (*atomic.Uint64)(unsafe.Pointer(&m.Data[0x80]))
+
+	s.ctl("start")
+	r := rand.New(rand.NewPCG(3, 4))
+	var scribbles int
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		v := consumed.Load()
+		var bad uint64
+		switch scribbles % 3 {
+		case 0:
+			bad = r.Uint64() | 1 // not on a sub-buffer boundary
+		case 1:
+			bad = 1 << 62 // far beyond anything delivered
+		case 2:
+			if v < 4096 {
+				continue
+			}
+			bad = v - 4096 // behind what was consumed
+		}
+		if consumed.CompareAndSwap(v, bad) {
+			scribbles++
+			time.Sleep(2 * time.Millisecond) // let the producer see it
+			consumed.CompareAndSwap(bad, v)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := s.status()
+	if st.BadConsumed == 0 {
+		t.Fatalf("%d scribbles, bad_consumed is 0", scribbles)
+	}
+	if st.State != "started" || st.PacketsConsumed == 0 {
+		t.Errorf("after the scribbles: state %s, %d packets consumed", st.State, st.PacketsConsumed)
+	}
+	s.ctl("stop")
+	st = s.status()
+	c.Close() // drop the scribbler's mapping
+	s.ctl("destroy")
+	if code := s.wait(lttd, 30*time.Second); code != 0 {
+		t.Fatalf("lttd-xen exit %d:\n%s", code, lttd.stderr)
+	}
+	t.Logf("%d scribbles, bad_consumed %d", scribbles, st.BadConsumed)
+	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), 4096)
+	for i, p := range pkts {
+		if p.SeqNum != uint64(i) {
+			t.Fatalf("packet %d has packet_seq_num %d", i, p.SeqNum)
+		}
+	}
+	events, stderr, discarded := babeltrace(t, out)
+	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
+		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
+			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
+	}
+	checkOrder(t, events)
+	s.checkTrace(out)
+}
+
+// helperEnv makes the test binary act as a one-request client (see init):
+// it dials the socket, sends a status request and prints the reply's
+// code, or the dial error.
+const helperEnv = "LTTNG_XEN_TEST_CLIENT"
+
+func init() {
+	path := os.Getenv(helperEnv)
+	if path == "" {
+		return
+	}
+	c, err := wire.Dial(path, 2*time.Second)
+	if err != nil {
+		fmt.Println("dial:", err)
+		os.Exit(0)
+	}
+	// A server that refuses a peer says so first, unasked, and hangs up.
+	var rep wire.Reply
+	c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c.Recv(&rep, 0); err == nil {
+		fmt.Println("code:", rep.Code)
+		os.Exit(0)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := c.Send(&wire.Request{Op: wire.OpStatus}); err != nil {
+		fmt.Println("send:", err)
+		os.Exit(0)
+	}
+	if _, err := c.Recv(&rep, 0); err != nil {
+		fmt.Println("recv:", err)
+		os.Exit(0)
+	}
+	if rep.OK {
+		fmt.Println("ok")
+	} else {
+		fmt.Println("code:", rep.Code)
+	}
+	os.Exit(0)
+}
+
+// Both daemons check SO_PEERCRED: a client running as another uid is
+// refused (code denied) unless the daemon was started with --allow-uid.
+// Needs root (to run the client as uid 65534).
+func TestSecurityOtherUID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a client as another uid")
+	}
+	const nobody = 65534
+	// The client is this test binary, copied where nobody can run it.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "lx-uid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	client := filepath.Join(dir, "client")
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(client, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	asNobody := func(path string) string {
+		cmd := exec.Command(client)
+		cmd.Env = []string{helperEnv + "=" + path}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("client as uid %d: %v\n%s", nobody, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
+			s := newSession(t)
+			var hvArgs, d0Args []string
+			if allow {
+				hvArgs = []string{"--allow-uid", "65534"}
+				d0Args = []string{"--allow-uid", "65534"}
+			}
+			s.startDaemons(append([]string{"--cpus", "1"}, hvArgs...), d0Args...)
+			// The run directory is 0700: another uid cannot even reach the sockets.
+			for _, name := range []string{"dom0.sock", "hypervisor.sock"} {
+				if got := asNobody(s.sockPath(name)); !strings.Contains(got, "permission denied") {
+					t.Errorf("%s through the 0700 run dir as uid %d: %q, want permission denied", name, nobody, got)
+				}
+				fi, err := os.Stat(s.sockPath(name))
+				if err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s mode %v (%v), want 0600", name, fi.Mode(), err)
+				}
+			}
+			if fi, err := os.Stat(s.runDir); err != nil || fi.Mode().Perm() != 0o700 {
+				t.Errorf("run dir mode %v (%v), want 0700", fi.Mode(), err)
+			}
+			// Open the file modes up: now only SO_PEERCRED stands in the way.
+			os.Chmod(s.runDir, 0o711)
+			os.Chmod(s.sockPath("dom0.sock"), 0o666)
+			os.Chmod(s.sockPath("hypervisor.sock"), 0o666)
+			d0 := asNobody(s.sockPath("dom0.sock"))
+			hv := asNobody(s.sockPath("hypervisor.sock"))
+			if allow {
+				// dom0 serves it; the hypervisor lets it in, but it has not bound VIRQ_TBUF.
+				if d0 != "ok" || hv != "code: not_bound" {
+					t.Errorf("with --allow-uid: dom0 %q, hypervisor %q; want ok and code: not_bound", d0, hv)
+				}
+			} else if d0 != "code: denied" || hv != "code: denied" {
+				t.Errorf("as uid %d: dom0 %q, hypervisor %q; want code: denied from both", nobody, d0, hv)
+			}
+		})
+	}
+}
