@@ -235,7 +235,7 @@ func (r *Reader) step1(rec *Record) (done bool, err error) {
 		r.totals.Packets++
 		r.totals.Discarded += r.pkt.Discarded
 		if r.padErr != nil {
-			r.addSkip(Skip{File: r.name, Offset: r.size, Resume: r.size, Err: r.padErr})
+			r.addSkip(Skip{File: r.name, Offset: r.size, Err: r.padErr})
 			r.padErr = nil
 		}
 		return true, nil

@@ -41,7 +41,7 @@ const scanChunk = 64 << 10
 type Skip struct {
 	File   string
 	Offset int64 // first byte skipped: the bad packet's, or the first byte after the last record decoded in it
-	Size   int64 // bytes skipped; 0 when the file ends in a packet's padding (no record lost)
+	Size   int64 // bytes skipped (decoding resumed at Offset+Size); 0 when the file ends in a packet's padding, no record lost
 	// Packets is how many packets the region held, as far as can be told:
 	// when a valid packet follows it, the packet_seq_num values missing
 	// before that packet (counting the damaged packet whose first records
@@ -49,7 +49,6 @@ type Skip struct {
 	// of the file, 1 if the region starts in a packet (its header read, or
 	// the packet magic and trace UUID at its start), else 0.
 	Packets uint64
-	Resume  int64 // offset of the packet decoding resumed at; the file size if none
 	// Err is the damage found, a [*DecodeError] naming the bad field.
 	Err error
 }
@@ -92,7 +91,7 @@ func (r *Reader) resync(de *DecodeError) error {
 	if err != nil {
 		return err
 	}
-	s := Skip{File: r.name, Offset: start, Size: resume - start, Resume: resume, Err: de}
+	s := Skip{File: r.name, Offset: start, Size: resume - start, Err: de}
 	switch {
 	case found:
 		s.Packets = inPacket

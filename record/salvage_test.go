@@ -190,7 +190,7 @@ func TestSalvage(t *testing.T) {
 				w := tc.skips[i]
 				var de *DecodeError
 				if s.Offset != w.off || s.Size != w.size || s.Packets != w.packets || !errors.Is(s.Err, w.err) ||
-					!errors.As(s.Err, &de) || s.File != "s" || s.Resume != s.Offset+s.Size {
+					!errors.As(s.Err, &de) || s.File != "s" {
 					t.Errorf("skip %d: %+v\nwant offset %d size %d packets %d err %v", i, s, w.off, w.size, w.packets, w.err)
 				}
 				sumBytes += s.Size
