@@ -4,13 +4,15 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/lttng-xen/lttng-xen/record"
 )
 
 func (t *tool) checkCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "check",
 		Usage:     "validate every packet and every record of a trace",
-		UsageText: name + " [global options] check DIR",
+		UsageText: name + " [global options] check [--salvage] DIR",
 		Description: `Decodes the whole trace in DIR and checks everything the format promises:
 the metadata parses and describes the lttng-xen layout; every packet has the
 magic number, the trace's UUID and stream id, consistent content_size and
@@ -26,27 +28,58 @@ At the first problem it prints
    lttv-xen: check: FILE: offset N: what was expected and found
 on stderr, N being the byte offset in FILE of the bad field, and exits 1.
 
+--salvage checks the whole trace, past the damage, and prints the recovery
+plan of "dump --salvage" on stdout: a summary line
+   DIR: DAMAGED: R regions to skip (B bytes, K packets); recoverable: N packets, M events, L lost
+(N: whole packets; M counts the events before the damage in a damaged
+packet too), then one line per region to skip:
+   FILE: offset N: what was found; skipped B bytes at offsets X-Y (K packets)
+It exits 1 if anything would be skipped (with one line on stderr), 0 with
+the OK line if nothing would.
+
 EXAMPLES:
    lttv-xen check /tmp/trace
-   lttv-xen check /tmp/trace && babeltrace2 /tmp/trace | head`,
+   lttv-xen check /tmp/trace && babeltrace2 /tmp/trace | head
+   lttv-xen check --salvage /tmp/trace || lttv-xen dump --salvage /tmp/trace > events.txt`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "salvage", Usage: "go past damage and print what dump --salvage would skip and recover"},
+		},
 		Action: action(t.check),
 	})
 }
 
-func (t *tool) check(_ *cli.Context, dir string) error {
+func (t *tool) check(c *cli.Context, dir string) error {
 	tr, err := openTrace(dir)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	var packets, events, lost uint64
-	for p, err := range tr.Packets() {
-		if err != nil {
-			return fmt.Errorf("check: %w", located(err))
+	var sum sums
+	err = eachStream(tr, readMode(c.Bool("salvage")), func(r *record.Reader) error {
+		defer sum.add(r)
+		for {
+			if _, err := r.NextPacket(); err != nil {
+				if isEOF(err) {
+					return nil
+				}
+				return err
+			}
 		}
-		packets++
-		events += uint64(p.Records)
-		lost += p.Discarded
+	})
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
 	}
-	_, err = fmt.Fprintf(t.stdout, "%s: OK: %d packets, %d events, %d lost\n", dir, packets, events, lost)
-	return writeError(err)
+	if !sum.damaged() {
+		_, err = fmt.Fprintf(t.stdout, "%s: OK: %d packets, %d events, %d lost\n", dir, sum.Packets, sum.Records, sum.Discarded)
+		return writeError(err)
+	}
+	fmt.Fprintf(t.stdout, "%s: DAMAGED: %s to skip (%s, %s); recoverable: %d packets, %d events, %d lost\n", dir,
+		plural(uint64(len(sum.skips)), "region"), plural(uint64(sum.SkippedBytes), "byte"), plural(sum.SkippedPackets, "packet"),
+		sum.Packets, sum.Records, sum.Discarded)
+	for _, s := range sum.skips {
+		if _, err := fmt.Fprintf(t.stdout, "   %s\n", skipText(s)); err != nil {
+			return writeError(err)
+		}
+	}
+	return fmt.Errorf("check: %s: damaged: %s would be skipped; %s recoverable with %s dump --salvage",
+		dir, plural(uint64(sum.SkippedBytes), "byte"), plural(sum.Records, "event"), name)
 }

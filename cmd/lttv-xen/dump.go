@@ -17,7 +17,7 @@ func (t *tool) dumpCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "dump",
 		Usage:     "print every event, one line each, in stream order",
-		UsageText: name + " [global options] dump [--raw] DIR",
+		UsageText: name + " [global options] dump [--raw] [--salvage] DIR",
 		Description: `Prints one line per event of the trace in DIR, in stream order (the order the
 pCPUs reserved their records, which is timestamp order), stream file after
 stream file:
@@ -25,21 +25,33 @@ stream file:
    TIME cpuN EVENT FIELD=VALUE ...
 
 TIME is the wall-clock time of the event in UTC with nanoseconds
-(2006-01-02T15:04:05.000000000Z): its timestamp plus the clock offset the
-metadata declares. With --raw it is the timestamp itself, in cycles of the
-trace clock (nanoseconds of CLOCK_MONOTONIC for lttng-xen). N is the pCPU that
-wrote the event. Integers are decimal, strings Go-quoted, byte fields
-lower-case hex.
+(2006-01-02T15:04:05.000000000Z): its timestamp converted with the clock the
+metadata declares (any frequency) plus its offset. With --raw it is the
+timestamp itself, in cycles of the trace clock (nanoseconds of
+CLOCK_MONOTONIC for lttng-xen's default clock). N is the pCPU that wrote the
+event. Integers are decimal, strings Go-quoted, byte fields lower-case hex.
 
 If the trace is corrupt, the events before the bad spot are printed, then
-"lttv-xen: FILE: offset N: what was found" on stderr, and the exit status is 1.
+"lttv-xen: FILE: offset N: what was expected" on stderr, and the exit status
+is 1.
+
+--salvage prints every event that can be recovered instead: the whole
+events before each damaged spot and every valid packet after it (dump
+resynchronises on the next packet header with the trace's magic and UUID
+whose sizes, sequence number and timestamps fit). Each skipped region is one
+line on stderr,
+   lttv-xen: salvage: FILE: offset N: what was found; skipped B bytes at offsets X-Y (K packets)
+followed by a summary line. The exit status is 0 if any event was recovered
+(the warnings say what was lost), 1 if the trace is damaged and none was.
 
 EXAMPLES:
    lttv-xen dump /tmp/trace | less
    lttv-xen dump /tmp/trace | awk '$2 == "cpu0"'
-   lttv-xen dump --raw /tmp/trace | grep -c sched_switch`,
+   lttv-xen dump --raw /tmp/trace | grep -c sched_switch
+   lttv-xen dump --salvage /tmp/damaged-trace > events.txt`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "raw", Usage: "print raw timestamps (clock cycles) instead of wall-clock time"},
+			&cli.BoolFlag{Name: "salvage", Usage: "skip damaged regions, print every event that can be recovered, report the damage on stderr"},
 		},
 		Action: action(t.dump),
 	})
@@ -50,22 +62,34 @@ func (t *tool) dump(c *cli.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	salvage := c.Bool("salvage")
 	w := bufio.NewWriterSize(t.stdout, dumpBufSize)
-	f := lineFormatter{raw: c.Bool("raw"), time: timeFormatter{clock: newClock(tr.Info)}}
+	f := lineFormatter{raw: c.Bool("raw"), time: timeFormatter{info: tr.Info}}
 	var line []byte
-	for rec, err := range tr.Records() {
-		if err != nil {
-			if werr := w.Flush(); werr != nil {
-				return writeError(werr)
+	var rec record.Record
+	var sum sums
+	err = eachStream(tr, readMode(salvage), func(r *record.Reader) error {
+		defer sum.add(r)
+		for {
+			if err := r.NextInto(&rec); err != nil {
+				if isEOF(err) {
+					return nil
+				}
+				return err
 			}
-			return located(err)
+			line = f.append(line[:0], &rec)
+			if _, err := w.Write(line); err != nil {
+				return writeError(err)
+			}
 		}
-		line = f.append(line[:0], &rec)
-		if _, err := w.Write(line); err != nil {
-			return writeError(err)
-		}
+	})
+	if werr := w.Flush(); err == nil && werr != nil {
+		return writeError(werr)
 	}
-	return writeError(w.Flush())
+	if err != nil {
+		return err
+	}
+	return warnSalvage(t.stderr, dir, &sum)
 }
 
 // lineFormatter formats dump's lines. Not safe for concurrent use.

@@ -4,8 +4,8 @@
 // (check). The decoding and every check are the record package's.
 //
 // One subcommand per file: dump.go, stats.go, check.go. Opening a trace
-// directory and locating decoding errors is in trace.go; timestamp
-// conversion and formatting in clock.go.
+// directory and reading its streams is in trace.go, the report of what
+// --salvage skipped in salvage.go, timestamp formatting in clock.go.
 package main
 
 import (
@@ -37,12 +37,13 @@ func main() {
 // It is built by [newApp] and used by one goroutine.
 type tool struct {
 	stdout io.Writer // results; help goes to the App's Writer, errors to its ErrWriter
+	stderr io.Writer // warnings (--salvage); the error that ends a run is cmdline.Run's to print
 }
 
 // newApp builds the command with its output on stdout and stderr; run it with
 // [cmdline.Run] (or [cmdline.Main]).
 func newApp(stdout, stderr io.Writer) *cli.App {
-	t := &tool{stdout: stdout}
+	t := &tool{stdout: stdout, stderr: stderr}
 	return &cli.App{
 		Name:      name,
 		Usage:     "read an LTTng-for-Xen trace: print, summarise and check its events",
@@ -53,15 +54,22 @@ whose packets are the trace's sub-buffers. Every packet and record is checked
 as it is decoded; a decoding error names the file and the byte offset of the
 bad field. Run "lttv-xen COMMAND --help" for each command's options and output.
 
-Exit status: 0 on success, 1 when the trace cannot be read or is corrupt, 2 for
-a wrong command line.
+A damaged trace (a truncated file, a packet overwritten, foreign bytes in a
+stream) stops every command at the damage; with --salvage, dump and stats
+skip it and go on from the next valid packet, saying on stderr what they
+skipped, and check lists what they would skip.
+
+Exit status: 0 on success, 1 when the trace cannot be read or is corrupt
+(with --salvage: when nothing could be recovered; check --salvage: when
+anything would be skipped), 2 for a wrong command line.
 
 EXAMPLES:
    lttv-xen dump /tmp/trace | less
    lttv-xen dump --raw /tmp/trace | grep page_fault
    lttv-xen stats /tmp/trace
    lttv-xen stats --json /tmp/trace | jq .events_lost
-   lttv-xen check /tmp/trace`,
+   lttv-xen check /tmp/trace
+   lttv-xen check --salvage /tmp/trace || lttv-xen dump --salvage /tmp/trace > events.txt`,
 		Writer:       stdout,
 		ErrWriter:    stderr,
 		Action:       noCommand,

@@ -42,9 +42,19 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
+	// The flags are documented, each in its command's description too.
+	for cmd, flags := range map[string][]string{"dump": {"--raw", "--salvage"}, "stats": {"--json", "--salvage"}, "check": {"--salvage"}} {
+		r := run(t, cmd, "--help")
+		desc, opts, _ := strings.Cut(r.stdout, "OPTIONS:")
+		for _, f := range flags {
+			if !strings.Contains(opts, f+" ") || !strings.Contains(desc, f) {
+				t.Errorf("%s --help does not document %s in its options and description", cmd, f)
+			}
+		}
+	}
 	// The JSON keys of stats are documented.
 	r = run(t, "stats", "--help")
-	for _, k := range []string{"events", "packets", "events_lost", "per_event", "per_cpu", "first_ns", "last_ns", "duration_ns", "first_time", "last_time", "events_per_sec"} {
+	for _, k := range []string{"events", "packets", "events_lost", "per_event", "per_cpu", "first_ns", "last_ns", "duration_ns", "first_time", "last_time", "events_per_sec", "skipped_bytes", "skipped_packets", "skipped"} {
 		if !strings.Contains(r.stdout, "   "+k+" ") {
 			t.Errorf("stats --help does not document the JSON key %q", k)
 		}

@@ -3,10 +3,8 @@ package main
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -21,7 +19,7 @@ func (t *tool) statsCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "stats",
 		Usage:     "count the events per type and per pCPU, the packets and the losses",
-		UsageText: name + " [global options] stats [--json] DIR",
+		UsageText: name + " [global options] stats [--json] [--salvage] DIR",
 		Description: `Decodes the whole trace in DIR, checking it as "check" does, and prints:
 the number of events, of packets (sub-buffers) and of events lost (records
 dropped because the buffer was full: the sum of each packet's events_discarded
@@ -31,28 +29,40 @@ second; the count of each event type the metadata declares (most frequent
 first) and of each pCPU.
 
 --json prints the same as one JSON object with these keys:
-   trace           DIR as given
-   events          events decoded
-   packets         packets decoded
-   events_lost     events discarded by the writer
-   per_event       object: event name -> count (every declared type, 0 included)
-   per_cpu         object: pCPU id, as a decimal string -> count
-   first_ns        first event's timestamp, in ns of the trace clock (0 if none)
-   last_ns         last event's timestamp, in ns of the trace clock (0 if none)
-   duration_ns     last_ns - first_ns
-   first_time      first event's wall-clock time, RFC 3339 UTC with ns ("" if none)
-   last_time       last event's wall-clock time, RFC 3339 UTC with ns ("" if none)
-   events_per_sec  events / duration (0 if the duration is 0)
+   trace            DIR as given
+   events           events decoded
+   packets          packets decoded (whole packets, with --salvage)
+   events_lost      events discarded by the writer
+   per_event        object: event name -> count (every declared type, 0 included)
+   per_cpu          object: pCPU id, as a decimal string -> count
+   first_ns         first event's timestamp, in ns of the trace clock (0 if none)
+   last_ns          last event's timestamp, in ns of the trace clock (0 if none)
+   duration_ns      last_ns - first_ns
+   first_time       first event's wall-clock time, RFC 3339 UTC with ns ("" if none)
+   last_time        last event's wall-clock time, RFC 3339 UTC with ns ("" if none)
+   events_per_sec   events / duration (0 if the duration is 0)
+   skipped_bytes    --salvage: bytes skipped as damaged (0 otherwise)
+   skipped_packets  --salvage: packets lost or cut in them
+   skipped          --salvage: the regions skipped, in file order: objects with
+                    file, offset, bytes, packets and error (the damage found,
+                    "FILE: offset N: what was found"); [] when none
 
 A corrupt trace prints nothing on stdout but "lttv-xen: FILE: offset N: what
-was found" on stderr, and the exit status is 1.
+was expected" on stderr, and the exit status is 1.
+
+--salvage counts what "dump --salvage" recovers: it skips each damaged
+region, resumes at the next valid packet, reports each region on stderr
+(as dump --salvage does) and exits 0 if any event was recovered, 1 if the
+trace is damaged and none was.
 
 EXAMPLES:
    lttv-xen stats /tmp/trace
    lttv-xen stats --json /tmp/trace | jq .per_cpu
-   lttv-xen stats /tmp/trace --json | jq '.events_lost / (.events + .events_lost)'`,
+   lttv-xen stats /tmp/trace --json | jq '.events_lost / (.events + .events_lost)'
+   lttv-xen stats --salvage --json /tmp/damaged-trace | jq .skipped`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the statistics as one JSON object"},
+			&cli.BoolFlag{Name: "salvage", Usage: "skip damaged regions, count what can be recovered, report the damage on stderr"},
 		},
 		Action: action(t.stats),
 	})
@@ -61,18 +71,30 @@ EXAMPLES:
 // stats is what "lttv-xen stats" reports; its JSON form is the --json
 // output, whose keys the command's help documents.
 type stats struct {
-	Trace        string            `json:"trace"`
-	Events       uint64            `json:"events"`
-	Packets      uint64            `json:"packets"`
-	EventsLost   uint64            `json:"events_lost"`
-	PerEvent     map[string]uint64 `json:"per_event"`
-	PerCPU       map[string]uint64 `json:"per_cpu"`
-	FirstNS      uint64            `json:"first_ns"`
-	LastNS       uint64            `json:"last_ns"`
-	DurationNS   uint64            `json:"duration_ns"`
-	FirstTime    string            `json:"first_time"`
-	LastTime     string            `json:"last_time"`
-	EventsPerSec float64           `json:"events_per_sec"`
+	Trace          string            `json:"trace"`
+	Events         uint64            `json:"events"`
+	Packets        uint64            `json:"packets"`
+	EventsLost     uint64            `json:"events_lost"`
+	PerEvent       map[string]uint64 `json:"per_event"`
+	PerCPU         map[string]uint64 `json:"per_cpu"`
+	FirstNS        uint64            `json:"first_ns"`
+	LastNS         uint64            `json:"last_ns"`
+	DurationNS     uint64            `json:"duration_ns"`
+	FirstTime      string            `json:"first_time"`
+	LastTime       string            `json:"last_time"`
+	EventsPerSec   float64           `json:"events_per_sec"`
+	SkippedBytes   int64             `json:"skipped_bytes"`
+	SkippedPackets uint64            `json:"skipped_packets"`
+	Skipped        []skipped         `json:"skipped"`
+}
+
+// skipped is one region --salvage skipped, in the JSON output.
+type skipped struct {
+	File    string `json:"file"`
+	Offset  int64  `json:"offset"`
+	Bytes   int64  `json:"bytes"`
+	Packets uint64 `json:"packets"`
+	Error   string `json:"error"`
 }
 
 func (t *tool) stats(c *cli.Context, dir string) error {
@@ -80,108 +102,69 @@ func (t *tool) stats(c *cli.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	var acc statsAcc
-	for _, name := range tr.Streams {
-		if err := acc.addStream(tr, name); err != nil {
-			return located(err)
+	acc := statsAcc{perEvent: make(map[*record.Event]uint64, len(tr.Events)), perCPU: make(map[uint32]uint64)}
+	var rec record.Record
+	err = eachStream(tr, readMode(c.Bool("salvage")), func(r *record.Reader) error {
+		defer acc.sum.add(r)
+		for {
+			if err := r.NextInto(&rec); err != nil {
+				if isEOF(err) {
+					return nil
+				}
+				return err
+			}
+			acc.add(&rec)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	st := acc.result(tr, dir)
 	if c.Bool("json") {
-		return writeError(writeStatsJSON(t.stdout, st))
+		err = writeStatsJSON(t.stdout, st)
+	} else {
+		err = writeStatsTable(t.stdout, st)
 	}
-	return writeError(writeStatsTable(t.stdout, st))
+	if err != nil {
+		return writeError(err)
+	}
+	return warnSalvage(t.stderr, dir, &acc.sum)
 }
 
 // statsAcc accumulates the counts of every stream of a trace.
 type statsAcc struct {
-	events, packets, lost uint64
-	perEvent              map[*record.Event]uint64
-	perCPU                map[uint32]uint64
-	seen                  bool   // an event has been decoded
-	first, last           uint64 // timestamps, valid if seen
+	sum         sums // packets, records, losses, skips: the Readers' totals
+	perEvent    map[*record.Event]uint64
+	perCPU      map[uint32]uint64
+	seen        bool   // an event has been decoded
+	first, last uint64 // timestamps, valid if seen
 }
 
-// addStream decodes the stream file name of tr and adds its counts.
-//
-// The decoder yields records (Reader.Next) or whole packets
-// (Reader.NextPacket), not both: it cannot say where a packet ends while
-// giving records. So addStream decodes the records, which checks every
-// packet, then walks the packet headers again (PacketHeaderSize bytes each)
-// for the packet count and the events_discarded increases. Both passes read
-// the same size, taken once, so a file still growing reads consistently.
-func (a *statsAcc) addStream(tr *record.Trace, name string) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("open stream: %w", err)
+// add counts one record.
+func (a *statsAcc) add(rec *record.Record) {
+	a.perEvent[rec.Event]++
+	a.perCPU[rec.CPU]++
+	if !a.seen || rec.Timestamp < a.first {
+		a.first = rec.Timestamp
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat stream: %w", err)
+	if !a.seen || rec.Timestamp > a.last {
+		a.last = rec.Timestamp
 	}
-	size := fi.Size()
-	r := tr.NewReader(name, f, size)
-	if a.perEvent == nil {
-		a.perEvent = make(map[*record.Event]uint64, len(tr.Events))
-		a.perCPU = make(map[uint32]uint64)
-	}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		a.events++
-		a.perEvent[rec.Event]++
-		a.perCPU[rec.CPU]++
-		if !a.seen || rec.Timestamp < a.first {
-			a.first = rec.Timestamp
-		}
-		if !a.seen || rec.Timestamp > a.last {
-			a.last = rec.Timestamp
-		}
-		a.seen = true
-	}
-	return a.addPackets(f, name, size)
-}
-
-// addPackets walks the packet headers of a stream the decoder has accepted
-// up to size bytes.
-func (a *statsAcc) addPackets(f io.ReaderAt, name string, size int64) error {
-	var hdr [record.PacketHeaderSize]byte
-	var prev uint64
-	for off := int64(0); off < size; {
-		if _, err := f.ReadAt(hdr[:], off); err != nil {
-			return fmt.Errorf("read %s at offset %d: %w", name, off, err)
-		}
-		info, err := record.ParsePacketHeader(hdr[:])
-		if err != nil { // the decoder checked it: the file changed under us
-			var de *record.DecodeError
-			if errors.As(err, &de) {
-				return &record.DecodeError{File: name, Offset: off + de.Offset, Err: de.Err}
-			}
-			return err
-		}
-		a.packets++
-		a.lost += info.EventsDiscarded - prev
-		prev = info.EventsDiscarded
-		off += int64(info.PacketBytes())
-	}
-	return nil
+	a.seen = true
 }
 
 // result returns the statistics of trace tr, in directory dir.
 func (a *statsAcc) result(tr *record.Trace, dir string) stats {
 	st := stats{
-		Trace:      dir,
-		Events:     a.events,
-		Packets:    a.packets,
-		EventsLost: a.lost,
-		PerEvent:   make(map[string]uint64, len(tr.Events)),
-		PerCPU:     make(map[string]uint64, len(a.perCPU)),
+		Trace:          dir,
+		Events:         a.sum.Records,
+		Packets:        a.sum.Packets,
+		EventsLost:     a.sum.Discarded,
+		PerEvent:       make(map[string]uint64, len(tr.Events)),
+		PerCPU:         make(map[string]uint64, len(a.perCPU)),
+		SkippedBytes:   a.sum.SkippedBytes,
+		SkippedPackets: a.sum.SkippedPackets,
+		Skipped:        []skipped{},
 	}
 	for _, e := range tr.Events {
 		st.PerEvent[e.Name] = a.perEvent[e]
@@ -189,12 +172,14 @@ func (a *statsAcc) result(tr *record.Trace, dir string) stats {
 	for cpu, n := range a.perCPU {
 		st.PerCPU[strconv.FormatUint(uint64(cpu), 10)] = n
 	}
+	for _, s := range a.sum.skips {
+		st.Skipped = append(st.Skipped, skipped{File: s.File, Offset: s.Offset, Bytes: s.Size, Packets: s.Packets, Error: s.Err.Error()})
+	}
 	if a.seen {
-		clk := newClock(tr.Info)
-		st.FirstNS, st.LastNS = clk.ns(a.first), clk.ns(a.last)
+		st.FirstNS, st.LastNS = tr.Info.NS(a.first), tr.Info.NS(a.last)
 		st.DurationNS = st.LastNS - st.FirstNS
-		st.FirstTime = clk.time(a.first).Format(timeLayout)
-		st.LastTime = clk.time(a.last).Format(timeLayout)
+		st.FirstTime = wallTime(tr.Info, a.first)
+		st.LastTime = wallTime(tr.Info, a.last)
 		if st.DurationNS > 0 {
 			st.EventsPerSec = float64(st.Events) / (float64(st.DurationNS) / 1e9)
 		}
@@ -231,6 +216,9 @@ func writeStatsTable(w io.Writer, st stats) error {
 	}
 	row("duration", "%s", time.Duration(min(st.DurationNS, 1<<63-1)))
 	row("rate", "%.1f events/s", st.EventsPerSec)
+	if len(st.Skipped) > 0 {
+		row("skipped", "%s (%s) in %s", plural(uint64(st.SkippedBytes), "byte"), plural(st.SkippedPackets, "packet"), plural(uint64(len(st.Skipped)), "damaged region"))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func wantStats(b *traceBuilder, dir string, copies int) stats {
 		EventsLost: k * b.totalLost(),
 		PerEvent:   map[string]uint64{},
 		PerCPU:     map[string]uint64{},
+		Skipped:    []skipped{},
 	}
 	for _, e := range b.tab.Events() {
 		st.PerEvent[e.Name] = 0
@@ -60,7 +61,7 @@ func statsJSON(t *testing.T, dir string) stats {
 	}
 	keys := slices.Sorted(maps.Keys(fields))
 	want := []string{"duration_ns", "events", "events_lost", "events_per_sec", "first_ns", "first_time",
-		"last_ns", "last_time", "packets", "per_cpu", "per_event", "trace"}
+		"last_ns", "last_time", "packets", "per_cpu", "per_event", "skipped", "skipped_bytes", "skipped_packets", "trace"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("stats --json keys %q, want %q", keys, want)
 	}

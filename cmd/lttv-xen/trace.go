@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,8 +17,22 @@ const metadataFile = "metadata"
 // openTrace opens the trace directory dir with [record.OpenTrace], turning
 // its failures into messages that say what dir lacks: a directory that is not
 // there, a directory without metadata, or one without any stream file.
-// Metadata that does not parse is a [locatedError].
+// Metadata that does not parse is a [*record.DecodeError], whose message
+// names the file and offset.
 func openTrace(dir string) (*record.Trace, error) {
+	tr, err := openMetadata(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(tr.Streams) == 0 {
+		return nil, fmt.Errorf("%s: not a trace directory: %s but no stream file (channelN_M)", dir, metadataFile)
+	}
+	return tr, nil
+}
+
+// openMetadata is [openTrace] for a trace that may have no stream file yet
+// (dump --follow, started before lttd-xen has created it).
+func openMetadata(dir string) (*record.Trace, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -30,34 +45,34 @@ func openTrace(dir string) (*record.Trace, error) {
 	if _, err := os.Stat(filepath.Join(dir, metadataFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: not a trace directory: no %s file", dir, metadataFile)
 	}
-	tr, err := record.OpenTrace(dir)
-	if err != nil {
-		return nil, located(err)
-	}
-	if len(tr.Streams) == 0 {
-		return nil, fmt.Errorf("%s: not a trace directory: %s but no stream file (channelN_M)", dir, metadataFile)
-	}
-	return tr, nil
+	return record.OpenTrace(dir)
 }
 
-// locatedError is a [*record.DecodeError] printed as "FILE: offset N: what",
-// the form every lttv-xen command reports a decoding failure in. It unwraps
-// to the DecodeError, so errors.As and errors.Is (the record sentinels) see
-// through it.
-type locatedError struct{ *record.DecodeError }
-
-func (e *locatedError) Error() string {
-	return fmt.Sprintf("%s: offset %d: %v", e.File, e.Offset, e.Err)
-}
-
-func (e *locatedError) Unwrap() error { return e.DecodeError }
-
-// located returns err as a [*locatedError] if it is a decoding error, else
-// err itself.
-func located(err error) error {
-	var de *record.DecodeError
-	if errors.As(err, &de) {
-		return &locatedError{de}
+// eachStream opens every stream file of tr in turn with a Reader in mode
+// and calls read with it, stopping at the first error.
+func eachStream(tr *record.Trace, mode record.Mode, read func(r *record.Reader) error) error {
+	for _, name := range tr.Streams {
+		r, err := tr.OpenStream(name)
+		if err != nil {
+			return err
+		}
+		r.SetMode(mode)
+		err = read(r)
+		r.Close()
+		if err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
+
+// readMode is the Reader mode of --salvage.
+func readMode(salvage bool) record.Mode {
+	if salvage {
+		return record.Salvage
+	}
+	return record.Strict
+}
+
+// isEOF reports whether err is the end of a stream.
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
