@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 	"github.com/lttng-xen/lttng-xen/record"
 )
 
@@ -17,7 +18,7 @@ func (t *tool) dumpCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "dump",
 		Usage:     "print every event, one line each, in stream order",
-		UsageText: name + " [global options] dump [--raw] [--salvage] DIR",
+		UsageText: name + " [global options] dump [--raw] [--salvage | --follow] DIR",
 		Description: `Prints one line per event of the trace in DIR, in stream order (the order the
 pCPUs reserved their records, which is timestamp order), stream file after
 stream file:
@@ -44,20 +45,37 @@ line on stderr,
 followed by a summary line. The exit status is 0 if any event was recovered
 (the warnings say what was lost), 1 if the trace is damaged and none was.
 
+--follow prints the events of a trace being written, as lttd-xen writes
+its packets, like tail -f: the events already there, then each packet's
+events once the whole packet is in the file. It sleeps in inotify between
+writes (no polling), reads newer metadata when lttd-xen replaces it (event
+types added at run time), and follows stream files created later. It runs
+until SIGINT or SIGTERM, then exits 0; damage in the trace ends it with
+exit status 1 as without --follow. --follow cannot be combined with
+--salvage.
+
 EXAMPLES:
    lttv-xen dump /tmp/trace | less
    lttv-xen dump /tmp/trace | awk '$2 == "cpu0"'
    lttv-xen dump --raw /tmp/trace | grep -c sched_switch
+   lttv-xen dump --follow /tmp/trace | grep printk
    lttv-xen dump --salvage /tmp/damaged-trace > events.txt`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "raw", Usage: "print raw timestamps (clock cycles) instead of wall-clock time"},
 			&cli.BoolFlag{Name: "salvage", Usage: "skip damaged regions, print every event that can be recovered, report the damage on stderr"},
+			&cli.BoolFlag{Name: "follow", Usage: "keep printing the events of a trace being written, until SIGINT or SIGTERM"},
 		},
 		Action: action(t.dump),
 	})
 }
 
 func (t *tool) dump(c *cli.Context, dir string) error {
+	if c.Bool("follow") {
+		if c.Bool("salvage") {
+			return cmdline.Usagef("dump: --follow and --salvage cannot be combined (see: %s --help)", c.Command.HelpName)
+		}
+		return t.follow(dir, c.Bool("raw"))
+	}
 	tr, err := openTrace(dir)
 	if err != nil {
 		return err

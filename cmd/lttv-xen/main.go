@@ -3,12 +3,14 @@
 // events (dump), sums them up (stats) and validates every packet and record
 // (check). The decoding and every check are the record package's.
 //
-// One subcommand per file: dump.go, stats.go, check.go. Opening a trace
+// One subcommand per file: dump.go, stats.go, check.go; dump --follow is
+// follow.go, over the inotify watcher of watch_linux.go. Opening a trace
 // directory and reading its streams is in trace.go, the report of what
 // --salvage skipped in salvage.go, timestamp formatting in clock.go.
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,12 +40,21 @@ func main() {
 type tool struct {
 	stdout io.Writer // results; help goes to the App's Writer, errors to its ErrWriter
 	stderr io.Writer // warnings (--salvage); the error that ends a run is cmdline.Run's to print
+	// ctx ends a long-running subcommand (dump --follow) when cancelled,
+	// as SIGINT and SIGTERM do.
+	ctx context.Context
 }
 
 // newApp builds the command with its output on stdout and stderr; run it with
 // [cmdline.Run] (or [cmdline.Main]).
 func newApp(stdout, stderr io.Writer) *cli.App {
-	t := &tool{stdout: stdout, stderr: stderr}
+	return newAppContext(context.Background(), stdout, stderr)
+}
+
+// newAppContext is [newApp] with a context whose cancellation stops dump
+// --follow like a signal does (tests use it in place of SIGINT).
+func newAppContext(ctx context.Context, stdout, stderr io.Writer) *cli.App {
+	t := &tool{stdout: stdout, stderr: stderr, ctx: ctx}
 	return &cli.App{
 		Name:      name,
 		Usage:     "read an LTTng-for-Xen trace: print, summarise and check its events",
@@ -57,7 +68,8 @@ bad field. Run "lttv-xen COMMAND --help" for each command's options and output.
 A damaged trace (a truncated file, a packet overwritten, foreign bytes in a
 stream) stops every command at the damage; with --salvage, dump and stats
 skip it and go on from the next valid packet, saying on stderr what they
-skipped, and check lists what they would skip.
+skipped, and check lists what they would skip. "dump --follow" prints a trace
+as it is being written, like tail -f.
 
 Exit status: 0 on success, 1 when the trace cannot be read or is corrupt
 (with --salvage: when nothing could be recovered; check --salvage: when
@@ -66,6 +78,7 @@ anything would be skipped), 2 for a wrong command line.
 EXAMPLES:
    lttv-xen dump /tmp/trace | less
    lttv-xen dump --raw /tmp/trace | grep page_fault
+   lttv-xen dump --follow /tmp/trace
    lttv-xen stats /tmp/trace
    lttv-xen stats --json /tmp/trace | jq .events_lost
    lttv-xen check /tmp/trace

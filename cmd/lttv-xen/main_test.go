@@ -43,7 +43,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	// The flags are documented, each in its command's description too.
-	for cmd, flags := range map[string][]string{"dump": {"--raw", "--salvage"}, "stats": {"--json", "--salvage"}, "check": {"--salvage"}} {
+	for cmd, flags := range map[string][]string{"dump": {"--raw", "--salvage", "--follow"}, "stats": {"--json", "--salvage"}, "check": {"--salvage"}} {
 		r := run(t, cmd, "--help")
 		desc, opts, _ := strings.Cut(r.stdout, "OPTIONS:")
 		for _, f := range flags {

@@ -286,3 +286,9 @@ func TestSalvageStreams(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }
+
+func TestFollowSalvageUsage(t *testing.T) {
+	dir := sampleTrace(t, 10).write()
+	r := run(t, "dump", "--follow", "--salvage", dir)
+	r.wantFail(t, cmdline.ExitUsage, "--follow and --salvage cannot be combined")
+}
