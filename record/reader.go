@@ -183,9 +183,10 @@ func (r *Reader) NextPacket() (Packet, error) {
 
 // Packet returns the packet of the last record [Reader.Next] or
 // [Reader.NextInto] returned, or the last packet [Reader.NextPacket]
-// returned; false before any. Its Records counts the records decoded in
-// it so far (all of them once the next packet has started or io.EOF been
-// returned), and Discarded its increase of events_discarded.
+// returned; false before any. Discarded is its increase of
+// events_discarded; Records counts its records decoded so far, all of them
+// once Next has returned io.EOF after its last one (the final counts of
+// every packet are [Reader.Totals]' and NextPacket's).
 func (r *Reader) Packet() (Packet, bool) { return r.pkt, r.havePkt }
 
 // Totals returns the Reader's running counts.

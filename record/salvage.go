@@ -32,6 +32,14 @@ import (
 //
 // The scan looks at every byte offset, not only 8-byte aligned ones, so a
 // foreign block of any length inserted between packets is stepped over.
+//
+// Limits. Damage that still decodes is not seen: a payload integer
+// changed, or a string's bytes. A packet header whose counters are
+// damaged yet still check (packet_seq_num, events_discarded or
+// timestamp_end raised) becomes the reference the next packets are checked
+// against: they then look out of order and are skipped, each reported as
+// damage. A packet_size raised but still inside the file makes the packets
+// it covers that packet's padding, unseen.
 
 // scanChunk is how many bytes the resynchronisation scan reads at a time.
 const scanChunk = 64 << 10
