@@ -31,7 +31,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: `Start it after "lttctl-xen create" (it maps the trace then) and before
 "lttctl-xen start". It exits 0 once the trace is destroyed and every
 packet is on disk, printing a one-line summary; SIGINT/SIGTERM make it
-write what is delivered, unmap and exit 0.
+write what is delivered, unmap and exit 0. On a terminal it shows a live
+status line (packets, bytes written, events/s, events lost); otherwise it
+logs a progress line at most every 5 s while packets are written.
 
 If dom0 restarts, lttd-xen keeps its mapping, waits for the new dom0 and
 goes on. If the trace is gone (the hypervisor died, or serves another
@@ -66,7 +68,10 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("unexpected argument %q", c.Args().First())
 	}
-	log, err := cmdline.Logger(c, c.App.ErrWriter, "lttd-xen")
+	dom0Socket := rundir.Path(cmdline.RunDir(c), rundir.Dom0Socket)
+	view := newLiveView(c.App.ErrWriter, dom0Socket)
+	defer view.Close()
+	log, err := cmdline.Logger(c, view.Writer(), "lttd-xen")
 	if err != nil {
 		return err
 	}
@@ -80,7 +85,7 @@ func run(c *cli.Context) error {
 	out := c.String("output")
 	cons, err := consumer.Open(conn, consumer.Config{
 		Output: out, Force: c.Bool("force"), Resume: c.Bool("resume"), Logger: log,
-		Dom0Socket: rundir.Path(cmdline.RunDir(c), rundir.Dom0Socket),
+		Dom0Socket: dom0Socket, OnPackets: view.OnPackets,
 	})
 	if err != nil {
 		return err
@@ -99,11 +104,13 @@ func run(c *cli.Context) error {
 		}
 	})
 	log.Info("consuming", "output", out)
+	view.Start(log)
 	runErr := cons.Run()
 	close(done)
 	wg.Wait()
 	st := cons.Stats()
 	closeErr := cons.Close()
+	view.Close()
 	fmt.Fprintln(c.App.Writer, summary(out, st, runErr))
 	if errors.Is(runErr, consumer.ErrTraceGone) {
 		return cli.Exit(fmt.Sprintf("%v (trace incomplete: %d packets on disk)", runErr, st.Packets), exitIncomplete)

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/consumer"
+	"github.com/lttng-xen/lttng-xen/internal/size"
+	"github.com/lttng-xen/lttng-xen/wire"
+)
+
+// Live status. On a terminal, one line redrawn once a second by
+// progressbar: packets, bytes written, events/s, events lost. Otherwise
+// (a pipe, a log file, the tests) a plain log line at most every
+// plainEvery, written only when packets are: an idle consumer logs
+// nothing and wakes for nothing. The consumer's loop has no timer either
+// way: the terminal's redraw runs in its own goroutine.
+const (
+	liveEvery  = time.Second
+	plainEvery = 5 * time.Second
+)
+
+// liveView shows the consumer's progress. OnPackets is called from the
+// consumer's goroutine; the rest from main's.
+type liveView struct {
+	w     io.Writer // stderr
+	log   *slog.Logger
+	probe *rateProbe
+	mu    sync.Mutex // serializes drawing and log lines on a terminal
+
+	packets, bytes, lost atomic.Uint64
+
+	// terminal mode
+	bar  *progressbar.ProgressBar
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	// plain mode
+	lastLog time.Time
+}
+
+// newLiveView picks the mode from w (stderr): a terminal gets the bar.
+// Log through Writer, so that a log line clears the status line first.
+// Start begins the display.
+func newLiveView(w io.Writer, dom0Socket string) *liveView {
+	v := &liveView{w: w, probe: &rateProbe{path: dom0Socket}, lastLog: time.Now()}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		v.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetDescription("lttd-xen: waiting for packets"),
+		)
+	}
+	return v
+}
+
+// Writer is the view's stderr for log lines.
+func (v *liveView) Writer() io.Writer {
+	if v.bar == nil {
+		return v.w
+	}
+	return barWriter{v}
+}
+
+// barWriter clears the status line before a log line; the next redraw
+// puts the status back under it.
+type barWriter struct{ v *liveView }
+
+func (b barWriter) Write(p []byte) (int, error) {
+	b.v.mu.Lock()
+	defer b.v.mu.Unlock()
+	b.v.bar.Clear()
+	return b.v.w.Write(p)
+}
+
+// Start begins the display (plain mode logs on log).
+func (v *liveView) Start(log *slog.Logger) {
+	v.log = log
+	if v.bar != nil {
+		v.stop = make(chan struct{})
+		v.wg.Go(v.redraw)
+	}
+}
+
+// isTerminal reports whether f is a terminal (TCGETS works on it).
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// OnPackets records the consumer's totals (consumer.Config.OnPackets).
+func (v *liveView) OnPackets(st consumer.Stats) {
+	v.packets.Store(st.Packets)
+	v.bytes.Store(st.Bytes)
+	v.lost.Store(st.Lost)
+	if v.bar != nil || v.log == nil || time.Since(v.lastLog) < plainEvery {
+		return
+	}
+	v.lastLog = time.Now()
+	rate, _ := v.probe.sample()
+	v.log.Info("progress", "packets", st.Packets, "written", size.Format(st.Bytes),
+		"events_per_s", fmt.Sprintf("%.0f", rate), "lost", st.Lost)
+}
+
+// redraw is the terminal's once-a-second refresh.
+func (v *liveView) redraw() {
+	tk := time.NewTicker(liveEvery)
+	defer tk.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-tk.C:
+		}
+		rate, ok := v.probe.sample()
+		eps := "? events/s"
+		if ok {
+			eps = fmt.Sprintf("%.0f events/s", rate)
+		}
+		v.mu.Lock()
+		v.bar.Describe(fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
+			v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load()))
+		v.bar.Set64(int64(v.bytes.Load()))
+		v.mu.Unlock()
+	}
+}
+
+// Close stops the redraw and clears the line, so the summary that follows
+// starts on a clean line.
+func (v *liveView) Close() {
+	if v.bar == nil || v.stop == nil {
+		return
+	}
+	close(v.stop)
+	v.stop = nil
+	v.wg.Wait()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.bar.Finish()
+	v.bar.Clear()
+}
+
+// rateProbe measures events/s from dom0's status (events_written), over
+// its own short-lived connection: the consumer's connection is not
+// touched.
+type rateProbe struct {
+	path   string
+	last   uint64
+	lastAt time.Time
+}
+
+func (p *rateProbe) sample() (float64, bool) {
+	c, err := wire.Dial(p.path, time.Second)
+	if err != nil {
+		return 0, false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	rep, _, err := c.Call(&wire.Request{Op: wire.OpStatus})
+	if err != nil || rep.Status == nil {
+		return 0, false
+	}
+	now, n := time.Now(), rep.Status.EventsWritten
+	defer func() { p.last, p.lastAt = n, now }()
+	if p.lastAt.IsZero() || n < p.last {
+		return 0, true
+	}
+	return float64(n-p.last) / now.Sub(p.lastAt).Seconds(), true
+}
