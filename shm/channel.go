@@ -27,8 +27,11 @@ type Config struct {
 	// record of a packet starts right after it.
 	HeaderSize int
 
-	// Clock returns the current timestamp. It must be monotonic across
-	// all writers (a system-wide monotonic clock, not a per-CPU counter).
+	// Clock returns the current timestamp. It need not be ordered or
+	// synchronised across writers: a per-CPU counter such as the TSC will
+	// do. The channel stamps each record max(Clock(), the timestamp of the
+	// record before it in the stream) (see [Channel.Reserve]), so a clock
+	// that runs behind on some CPU only repeats the last timestamp there.
 	Clock func() uint64
 
 	// OpenPacket writes the header of packet seq into pkt (the whole
@@ -75,9 +78,9 @@ type Channel struct {
 	// i: the private copy the consumed-offset check trusts.
 	delivered []atomic.Uint64
 
-	_   [64]byte
-	off atomic.Uint64 // the write offset: the one word every writer CASes
-	_   [56]byte
+	// head is the write offset and the last published timestamp, the one
+	// 16-byte unit every writer CASes, on its own cache line.
+	head *head
 
 	lostFull     atomic.Uint64
 	lostTooBig   atomic.Uint64
@@ -143,10 +146,11 @@ func NewChannel(ctrl, buf []byte, cfg Config) (*Channel, error) {
 		hdr:       uint64(cfg.HeaderSize),
 		commits:   make([]paddedWord, g.NumSubbuf),
 		delivered: make([]atomic.Uint64, g.NumSubbuf),
+		head:      newHead(),
 	}
 	// Start "closed at offset 0": the first record opens packet 0 and
 	// there is nothing to close.
-	ch.off.Store(closedBit)
+	ch.head.p[0].Store(closedBit)
 	return ch, nil
 }
 
@@ -163,39 +167,59 @@ func (c *Channel) Geometry() Geometry { return c.cfg.Geometry }
 // with ErrFull when it needs a sub-buffer the consumer still holds
 // (discard mode); either way the record is counted as lost.
 //
-// Ordering: the timestamp is read after loading the write offset and
-// before the CAS that claims the slot. CASes on one word are totally
-// ordered, so a record later in the stream was stamped later: timestamps
-// never decrease in stream order.
+// Ordering: the write offset and the timestamp of the last record are one
+// 16-byte unit (the head). The record's timestamp is max(Clock(), the
+// head's timestamp), and the CAS that claims the slot publishes it with the
+// new offset; it succeeds only if neither word changed since they were
+// read. CASes on the head are totally ordered and each publishes a
+// timestamp no smaller than the one it replaces, so timestamps never
+// decrease in stream order, whatever the clock does across CPUs. That is
+// also why the clock may be read before the head: a reading that has gone
+// stale by the time the CAS succeeds is clamped up to the head's timestamp.
 func (c *Channel) Reserve(size int) (Reservation, error) {
+	buf, ts, seq, commit, err := c.reserve(size)
+	return Reservation{Buf: buf, TS: ts, seq: seq, commit: commit}, err
+}
+
+// reserve is Reserve with the reservation as separate results (they fit
+// the result registers; a Reservation, 48 bytes, is passed in memory).
+func (c *Channel) reserve(size int) (buf []byte, ts, seq, commit uint64, err error) {
 	sz := uint64(size)
+	// The clock first, then the head: the window between reading the head
+	// and the CAS, in which another writer can move it, is then a few
+	// instructions. A failed CAS returns the head as it found it, so the
+	// retry needs no second load.
+	clock := c.cfg.Clock()
+	o, last := c.head.load()
 	for {
-		o := c.off.Load()
-		ts := c.cfg.Clock()
+		ts = max(clock, last)
 		// An offset inside a sub-buffer (in != 0) is in an open packet
 		// (closedBit is only ever set on boundaries).
 		if in := o & c.sbMask; in != 0 {
 			start := (o + recordAlign - 1) &^ (recordAlign - 1)
 			end := start + sz
 			if end-(o-in) <= c.sbSize {
-				if !c.off.CompareAndSwap(o, end) {
+				ok, curOff, curTS := c.head.cas(o, last, end, ts)
+				if !ok {
+					o, last = curOff, curTS
 					continue
 				}
 				b := start & c.bufMask
-				return Reservation{Buf: c.buf[b : b+sz : b+sz], TS: ts, seq: o >> c.sbShift, commit: end - o}, nil
+				return c.buf[b : b+sz : b+sz], ts, o >> c.sbShift, end - o, nil
 			}
 		}
-		r, retry, err := c.reserveSlow(o, ts, sz)
+		r, retry, err := c.reserveSlow(o, last, ts, sz)
 		if retry {
+			o, last = c.head.load()
 			continue
 		}
-		return r, err
+		return r.Buf, r.TS, r.seq, r.commit, err
 	}
 }
 
 // reserveSlow handles a record that opens a new packet, closing the
 // current one if it is still open. retry is true when the CAS lost a race.
-func (c *Channel) reserveSlow(o, ts, sz uint64) (r Reservation, retry bool, err error) {
+func (c *Channel) reserveSlow(o, last, ts, sz uint64) (r Reservation, retry bool, err error) {
 	if c.hdr+sz > c.sbSize {
 		c.lostTooBig.Add(1)
 		c.publishLost()
@@ -209,15 +233,15 @@ func (c *Channel) reserveSlow(o, ts, sz uint64) (r Reservation, retry bool, err 
 		c.publishLost()
 		return Reservation{}, false, ErrFull
 	}
-	// Sample the loss count inside the CAS loop, like the timestamp: packets
-	// are closed in CAS order, so each packet's events_discarded is >= the
-	// previous packet's.
+	// Sample the loss count inside the CAS loop, after reading the head:
+	// packets are closed in CAS order, so each packet's events_discarded is
+	// >= the previous packet's.
 	var lost uint64
 	if needClose {
 		lost = c.lostTotal()
 	}
 	end := next + c.hdr + sz
-	if !c.off.CompareAndSwap(o, end) {
+	if ok, _, _ := c.head.cas(o, last, end, ts); !ok {
 		return Reservation{}, true, nil
 	}
 	seq := next >> c.sbShift
@@ -273,8 +297,8 @@ func (c *Channel) deliver(seq, slot, commit uint64) {
 // whether it closed a packet.
 func (c *Channel) Flush(final bool) bool {
 	for {
-		o := c.off.Load()
-		ts := c.cfg.Clock()
+		o, last := c.head.load()
+		ts := max(c.cfg.Clock(), last)
 		if o&closedBit != 0 {
 			return false
 		}
@@ -283,7 +307,7 @@ func (c *Channel) Flush(final bool) bool {
 			return false
 		}
 		lost := c.lostTotal()
-		if !c.off.CompareAndSwap(o, next|closedBit) {
+		if ok, _, _ := c.head.cas(o, last, next|closedBit, ts); !ok {
 			continue
 		}
 		c.closePacket((next>>c.sbShift)-1, o, ts, lost)
@@ -359,7 +383,7 @@ type Stats struct {
 // Stats returns the channel's counters. Safe for concurrent use.
 func (c *Channel) Stats() Stats {
 	return Stats{
-		WriteOffset: c.off.Load() &^ closedBit,
+		WriteOffset: c.head.off() &^ closedBit,
 		Delivered:   c.ctrl.Delivered(),
 		Consumed:    c.consumed() >> c.sbShift,
 		LostFull:    c.lostFull.Load(),
