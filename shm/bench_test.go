@@ -91,6 +91,63 @@ func BenchmarkChannelTwoIntsParallel(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
 }
 
+// writeTwoIntsW is writeTwoInts through a batching Writer.
+func writeTwoIntsW(w *Writer, cpu uint32, a uint64, x uint32) error {
+	buf, ts, err := w.Reserve(28)
+	if err != nil {
+		return err
+	}
+	p := buf[:28]
+	le.PutUint64(p[0:], ts)
+	le.PutUint32(p[8:], 3)
+	le.PutUint32(p[12:], cpu)
+	le.PutUint64(p[16:], a)
+	le.PutUint32(p[24:], x)
+	w.Commit()
+	return nil
+}
+
+// BenchmarkWriterTwoInts: the same record through a Writer, which commits
+// once per packet and per batch of 256 records instead of once per record.
+func BenchmarkWriterTwoInts(b *testing.B) {
+	ch := benchChannel(b)
+	b.ReportAllocs()
+	b.SetBytes(28)
+	w := ch.Writer()
+	var lost int
+	for i := uint64(0); b.Loop(); i++ {
+		if err := writeTwoIntsW(&w, 0, i, uint32(i)); errors.Is(err, ErrFull) {
+			lost++
+		}
+		if i%256 == 255 {
+			w.Flush()
+		}
+	}
+	w.Flush()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+	b.ReportMetric(float64(lost)/float64(b.N), "lost/op")
+}
+
+// BenchmarkWriterTwoIntsParallel: Writers on all Ps contending.
+func BenchmarkWriterTwoIntsParallel(b *testing.B) {
+	ch := benchChannel(b)
+	b.ReportAllocs()
+	b.SetBytes(28)
+	b.RunParallel(func(pb *testing.PB) {
+		w := ch.Writer()
+		var i uint64
+		for pb.Next() {
+			_ = writeTwoIntsW(&w, 1, i, uint32(i))
+			if i%256 == 255 {
+				w.Flush()
+			}
+			i++
+		}
+		w.Flush()
+	})
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+}
+
 // BenchmarkBaselineCopy28 is the floor: storing the same 28 bytes into a
 // slice, no clock, no atomics.
 func BenchmarkBaselineCopy28(b *testing.B) {

@@ -177,13 +177,15 @@ func (c *Channel) Geometry() Geometry { return c.cfg.Geometry }
 // also why the clock may be read before the head: a reading that has gone
 // stale by the time the CAS succeeds is clamped up to the head's timestamp.
 func (c *Channel) Reserve(size int) (Reservation, error) {
-	buf, ts, seq, commit, err := c.reserve(size)
+	buf, ts, seq, commit, err := c.reserve(size, nil)
 	return Reservation{Buf: buf, TS: ts, seq: seq, commit: commit}, err
 }
 
 // reserve is Reserve with the reservation as separate results (they fit
 // the result registers; a Reservation, 48 bytes, is passed in memory).
-func (c *Channel) reserve(size int) (buf []byte, ts, seq, commit uint64, err error) {
+// When the record is dropped and w is not nil, it flushes w's pending
+// commits (see [Writer.Reserve]).
+func (c *Channel) reserve(size int, w *Writer) (buf []byte, ts, seq, commit uint64, err error) {
 	sz := uint64(size)
 	// The clock first, then the head: the window between reading the head
 	// and the CAS, in which another writer can move it, is then a few
@@ -212,6 +214,9 @@ func (c *Channel) reserve(size int) (buf []byte, ts, seq, commit uint64, err err
 		if retry {
 			o, last = c.head.load()
 			continue
+		}
+		if err != nil && w != nil {
+			w.flush()
 		}
 		return r.Buf, r.TS, r.seq, r.commit, err
 	}
@@ -266,6 +271,78 @@ func (c *Channel) closePacket(seq, pos, ts, lost uint64) {
 // stores to r.Buf before it; the writer whose add completes the packet
 // therefore sees every byte of it before publishing it.
 func (c *Channel) Commit(r *Reservation) { c.commit(r.seq, r.commit) }
+
+// Writer is one writer's handle on the channel that batches its commits:
+// the bytes it writes into one packet are added to that packet's commit
+// counter in one atomic add, when it moves on to another packet or calls
+// Flush, instead of one add per record. With several writers the counter's
+// cache line then moves between CPUs once per packet per writer, not once
+// per record.
+//
+// A packet is delivered only once every writer that wrote into it has
+// committed, so a Writer must Flush before it may go idle: at the end of
+// each batch of records, and before the trace is stopped (the final
+// [Channel.Flush] must not run while a Writer holds bytes). A Writer is used
+// by one goroutine at a time; any number of Writers, and [Channel.Commit]
+// callers, may share the channel. The zero Writer is not usable: get one
+// from [Channel.Writer].
+type Writer struct {
+	c   *Channel
+	seq uint64 // packet holding the pending bytes
+	n   uint64 // bytes reserved in packet seq, written, not yet committed
+
+	rseq, rcommit uint64 // the outstanding reservation: its packet and bytes
+}
+
+// Writer returns a new batching writer for c.
+func (c *Channel) Writer() Writer { return Writer{c: c} }
+
+// Reserve is [Channel.Reserve]. When the record is dropped it also
+// flushes, so a packet waiting for this writer's bytes can be delivered
+// and consumed while the writer keeps failing.
+//
+// It returns where the record goes (exactly size bytes) and the timestamp
+// it must carry, as [Channel.Reserve] does in a [Reservation]; the writer
+// keeps the rest, for Commit. A writer has at most one reservation
+// outstanding: Reserve, write the record, Commit.
+func (w *Writer) Reserve(size int) (buf []byte, ts uint64, err error) {
+	buf, ts, w.rseq, w.rcommit, err = w.c.reserve(size, w)
+	return buf, ts, err
+}
+
+// Commit marks the record last reserved as written. Its bytes are
+// committed with the writer's other bytes in the same packet; those of an
+// earlier packet are committed now. A second Commit for the same
+// reservation, or one after a failed Reserve, commits nothing.
+func (w *Writer) Commit() {
+	if w.rseq != w.seq {
+		w.next(w.rseq)
+	}
+	w.n += w.rcommit
+	w.rcommit = 0
+}
+
+// Flush commits the pending bytes, delivering their packet if they were
+// the last it waited for. The atomic add orders every store the writer
+// made to those records before it, as [Channel.Commit] does for one.
+func (w *Writer) Flush() { w.flush() }
+
+// flush and next are out of line so that Commit inlines into the caller's
+// loop: the per-record commit is then a compare and an add.
+//
+//go:noinline
+func (w *Writer) flush() {
+	if w.n != 0 {
+		w.c.commit(w.seq, w.n)
+		w.n = 0
+	}
+}
+
+//go:noinline
+func (w *Writer) next(seq uint64) {
+	w.flush()
+	w.seq = seq
+}
 
 func (c *Channel) commit(seq, n uint64) {
 	slot := seq & c.nMask
