@@ -56,11 +56,15 @@ type Dom0 struct {
 	closed  bool
 }
 
-// client is one tool connection.
+// client is one tool connection. Fields other than conn and accepted are
+// guarded by Dom0.mu.
 type client struct {
-	conn *wire.Conn
-	wake *wakeup            // set by poll: the connection is a reader
-	maps map[uint64]*hvLink // mappings taken through this connection
+	conn     *wire.Conn
+	accepted time.Time
+	wake     *wakeup            // set by poll: the connection is a reader
+	maps     map[uint64]*hvLink // mappings taken through this connection
+	busy     bool               // a request is being served
+	evicted  bool               // closed to make room (see evictLocked)
 }
 
 // New prepares dom0; Run starts it.
@@ -96,8 +100,11 @@ func (d *Dom0) Run() error {
 			}
 			return fmt.Errorf("accept: %w", err)
 		}
-		c := &client{conn: wire.NewConn(uc), maps: make(map[uint64]*hvLink)}
+		c := &client{conn: wire.NewConn(uc), maps: make(map[uint64]*hvLink), accepted: time.Now()}
 		d.mu.Lock()
+		if !d.closed && len(d.clients) >= MaxClients {
+			d.evictLocked()
+		}
 		if d.closed || len(d.clients) >= MaxClients {
 			d.mu.Unlock()
 			c.conn.Close()
@@ -107,6 +114,31 @@ func (d *Dom0) Run() error {
 		d.mu.Unlock()
 		d.wg.Go(func() { d.serve(c) })
 	}
+}
+
+// evictLocked makes room for a new connection when MaxClients are open:
+// it closes the oldest connection that holds nothing (no mapping, no
+// reader registration) and is not in the middle of a request. A local
+// process that opens MaxClients silent connections therefore cannot lock
+// the tools out for the 30 s idle deadline: each new connection pushes out
+// the oldest idle one, and readers and mappings are never pushed out. The
+// evicted connection's goroutine removes it from d.clients.
+func (d *Dom0) evictLocked() {
+	var victim *client
+	for c := range d.clients {
+		if c.wake != nil || len(c.maps) > 0 || c.busy || c.evicted {
+			continue
+		}
+		if victim == nil || c.accepted.Before(victim.accepted) {
+			victim = c
+		}
+	}
+	if victim == nil {
+		return
+	}
+	victim.evicted = true
+	victim.conn.Close()
+	delete(d.clients, victim)
 }
 
 // Close stops serving, closes every connection, unbinds from the

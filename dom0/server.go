@@ -57,10 +57,18 @@ func (d *Dom0) serve(c *client) {
 			return
 		}
 		c.conn.SetDeadline(time.Now().Add(callTimeout))
-		if err := d.dispatch(c, req); err != nil {
-			if c.conn.ReplyError(err) != nil {
-				return
-			}
+		d.mu.Lock()
+		c.busy = true
+		d.mu.Unlock()
+		err = d.dispatch(c, req)
+		if err != nil {
+			err = c.conn.ReplyError(err)
+		}
+		d.mu.Lock()
+		c.busy = false
+		d.mu.Unlock()
+		if err != nil {
+			return
 		}
 	}
 }
