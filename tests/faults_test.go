@@ -44,6 +44,7 @@ var btDiscardedPackets = regexp.MustCompile(`discarded (\d+) (?:trace )?packets?
 // wrote is in the trace, and the records it dropped while no consumer ran
 // are reported by babeltrace2 as discarded events.
 func TestFaultConsumerKilledResume(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
@@ -115,6 +116,7 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 // trace shows the packet_seq_num gap, babeltrace2 reports it as discarded
 // packets, and lttd-xen counts them in its summary. Never silently.
 func TestFaultResumeGapIsReported(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
@@ -158,6 +160,7 @@ func TestFaultResumeGapIsReported(t *testing.T) {
 // again, lttd-xen (which kept its mapping) re-attaches to it, registers as
 // a reader again and the trace goes on to a clean end.
 func TestFaultDom0Restart(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s, _, d0, lttd, out := faultSession(t, "5000")
 	time.Sleep(300 * time.Millisecond)
@@ -209,6 +212,7 @@ func exitCode(d *daemon) int {
 // and exits 3 with the trace marked incomplete. The trace on disk ends at
 // its last whole packet and passes lttv-xen check; babeltrace2 reads it.
 func TestFaultHypervisorKilled(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s, hv, _, lttd, out := faultSession(t, "5000")
 	time.Sleep(500 * time.Millisecond)
@@ -238,6 +242,7 @@ func TestFaultHypervisorKilled(t *testing.T) {
 // the stream file ends at a packet boundary, and the hypervisor counts the
 // records it can no longer write as lost once the ring is full.
 func TestFaultDiskFull(t *testing.T) {
+	t.Parallel()
 	// Room for 5 packets and a half: the sixth is cut short.
 	const limit = 5*faultSubbuf + faultSubbuf/2
 	s, _, _, lttd, out := faultSession(t, "5000", func(lttd *daemon) {
@@ -281,8 +286,10 @@ func setFileSizeLimit(t *testing.T, pid int, limit uint64) {
 // drops its mapping (the refcount falls back to the hypervisor's own),
 // dom0 and the hypervisor remove their sockets.
 func TestFaultSIGTERMEachState(t *testing.T) {
+	t.Parallel()
 	for _, state := range []string{"none", "created", "started", "stopped"} {
 		t.Run(state, func(t *testing.T) {
+			t.Parallel()
 			s := newSession(t)
 			hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
 			var lttd *daemon
@@ -347,6 +354,7 @@ func dom0Counters(t *testing.T, d0 *daemon) (goroutines, fds int) {
 // on a new tools connection) leak no descriptor in either daemon and no
 // goroutine in dom0.
 func TestFaultCyclesLeakNothing(t *testing.T) {
+	t.Parallel()
 	s := newSession(t)
 	hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
 	cycle := func() {

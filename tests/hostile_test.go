@@ -121,6 +121,7 @@ func flood(t *testing.T, path string, n, batch int, seed uint64) {
 // numbers, descriptors on requests, silence. Both daemons keep serving the
 // real session, which ends with a whole trace.
 func TestHostileClientsFlood(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s := newSession(t)
 	hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
@@ -159,10 +160,12 @@ func TestHostileClientsFlood(t *testing.T) {
 	})
 }
 
-// A client that connects and stalls cannot block others: with dom0 full
-// of silent connections up to a few below MaxClients, and the hypervisor
-// full of silent unbound ones, tools still get prompt answers.
+// A client that connects and stalls cannot block others: with dom0 given
+// more silent connections than MaxClients (each new one pushes out the
+// oldest that holds nothing) and the hypervisor full of silent unbound
+// ones, tools still get prompt answers.
 func TestHostileStalledClients(t *testing.T) {
+	t.Parallel()
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "1"})
 	var held []*net.UnixConn
@@ -171,7 +174,7 @@ func TestHostileStalledClients(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range 200 {
+	for range 300 { // dom0.MaxClients is 256
 		if c, err := rawDial(s.sockPath("dom0.sock")); err == nil {
 			held = append(held, c)
 		}
@@ -191,7 +194,7 @@ func TestHostileStalledClients(t *testing.T) {
 	s.ctl("start")
 	s.ctl("stop")
 	s.ctl("destroy")
-	if d := time.Since(t0); d > 5*time.Second {
+	if d := time.Since(t0); d > 20*time.Second { // well below the 30 s idle deadline
 		t.Errorf("create/start/stop/destroy took %v with stalled clients around", d)
 	}
 }
@@ -200,6 +203,7 @@ func TestHostileStalledClients(t *testing.T) {
 // hostile local process keeps the hypervisor's connection table full of
 // silent, unbound connections (refilling it as slots free up).
 func TestHostileIdleFloodCannotLockOutDom0(t *testing.T) {
+	t.Parallel()
 	t.Skip("blocked on hypervisor: hypervisor/server.go Serve closes every new connection once MaxConns are open, " +
 		"so a local process that keeps MaxConns silent unbound connections open (10 s idle deadline, refilled as they expire) " +
 		"locks a restarting dom0 out indefinitely; fix: evict the oldest unbound connection when full and give unbound " +
@@ -240,6 +244,7 @@ func TestHostileIdleFloodCannotLockOutDom0(t *testing.T) {
 // of hypervisor.sock is refused every hypercall and cannot take the
 // binding over.
 func TestHostileSecondHypercallClient(t *testing.T) {
+	t.Parallel()
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "1"})
 	s.ctl("create")
@@ -270,6 +275,7 @@ func TestHostileSecondHypercallClient(t *testing.T) {
 // descriptor nor of a read-write re-open through /proc), no write(2), no
 // resize; the control page cannot be resized either.
 func TestHostileBufferFDIsReadOnly(t *testing.T) {
+	t.Parallel()
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "1"})
 	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
@@ -340,6 +346,7 @@ func TestHostileBufferFDIsReadOnly(t *testing.T) {
 // (unaligned, behind, or far ahead), each with a compare-and-swap so it
 // never erases one of lttd-xen's own stores.
 func TestHostileConsumedScribble(t *testing.T) {
+	t.Parallel()
 	needBabeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
@@ -458,6 +465,7 @@ func init() {
 // refused (code denied) unless the daemon was started with --allow-uid.
 // Needs root (to run the client as uid 65534).
 func TestSecurityOtherUID(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a client as another uid")
 	}
