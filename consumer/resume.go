@@ -7,6 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
+	"github.com/lttng-xen/lttng-xen/wire"
 )
 
 // diskEnd is what resume finds in a stream file.
@@ -83,6 +85,9 @@ func scanStream(f io.ReaderAt, size int64, sbSize uint64, uuid [16]byte) (diskEn
 // usual, so babeltrace2 reports them as discarded events.
 func (c *Consumer) resume() error {
 	info := c.ctrl.Info()
+	if err := c.trustedConsumed(info.UUID); err != nil {
+		return err
+	}
 	consumed := c.ctrl.Consumed()
 	if consumed%c.sbSize != 0 {
 		return fmt.Errorf("resume: the control page's consumed offset %#x is not on a sub-buffer boundary", consumed)
@@ -135,5 +140,33 @@ func (c *Consumer) resume() error {
 			"first", want, "last", next-1, "packets", c.stats.Missing)
 	}
 	c.log.Info("resuming", "packets_on_disk", d.packets, "next_packet", c.ring.NextSeq())
+	return nil
+}
+
+// trustedConsumed makes the control page's consumed offset the one the
+// hypervisor last accepted: the dead consumer (or anything that mapped the
+// trace) may have left garbage there, which the producer rejected and
+// counted but which would make this consumer skip or repeat packets. The
+// hypervisor's validated count is its status's packets_consumed.
+func (c *Consumer) trustedConsumed(uuid [16]byte) error {
+	rep, _, err := c.conn.Call(&wire.Request{Op: wire.OpStatus})
+	if err != nil {
+		return fmt.Errorf("resume: status: %w", err)
+	}
+	st := rep.Status
+	if st == nil || st.UUID != record.FormatUUID(uuid) {
+		return fmt.Errorf("resume: the trace changed while mapping it: %w", ErrTraceGone)
+	}
+	valid := st.PacketsConsumed * c.sbSize
+	if got := c.ctrl.Consumed(); got != valid {
+		c.log.Warn("resume: the control page's consumed offset is not the one the hypervisor accepted; using the hypervisor's",
+			"control_page", fmt.Sprintf("%#x", got), "hypervisor", fmt.Sprintf("%#x", valid))
+		c.ctrl.StoreConsumed(valid)
+		ring, err := shm.NewConsumer(c.ctrlMap.Data, c.bufMap.Data)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		c.ring, c.ctrl = ring, ring.Control()
+	}
 	return nil
 }

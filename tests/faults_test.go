@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -71,10 +72,27 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 	}
 	kept := len(b) / faultSubbuf
 
+	// The dead consumer's last word in the control page is garbage: the
+	// resumed one must go by the offset the hypervisor accepted.
+	c := s.dial("dom0.sock")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[1].Close()
+	ctrl, err := shm.MapControl(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.LittleEndian.PutUint64(ctrl.Data[0x80:], 0xdeadbeef)
+	ctrl.Close()
+	c.Close()
+
 	time.Sleep(200 * time.Millisecond) // the producer fills the ring and drops records
 	lttd2 := s.startConsumer(out, "--resume")
-	if !strings.Contains(lttd2.stderr.String(), "truncating the stream file") {
-		t.Errorf("the resumed consumer did not report the partial packet:\n%s", lttd2.stderr)
+	if e := lttd2.stderr.String(); !strings.Contains(e, "truncating the stream file") || !strings.Contains(e, "using the hypervisor's") {
+		t.Errorf("the resumed consumer did not report the partial packet and the bad consumed offset:\n%s", e)
 	}
 	time.Sleep(300 * time.Millisecond)
 	s.ctl("stop")
