@@ -5,11 +5,13 @@
 #   scripts/fuzz.sh --time 60       # about 60 s per target
 #   scripts/fuzz.sh --only FuzzDecode
 #
-# Each target's budget is an execution count (-fuzztime=Nx), not a duration:
-# a duration-based -fuzztime can fail at its deadline with "context deadline
-# exceeded" and no crasher (golang/go#75804), a count cannot. The count is
-# calibrated per target: a short probe run measures the target's
-# executions per second, then one run does rate x --time executions.
+# Each target runs for -fuzztime=--time seconds. Go's fuzzing coordinator can
+# fail such a run at its own deadline with "context deadline exceeded" and no
+# crasher (golang/go#75804); the script tolerates exactly that failure (the
+# message, no failing input written, no new corpus file, no panic) and
+# nothing else. (An execution count, -fuzztime=Nx, has no deadline, but its
+# duration cannot be calibrated well: a target's rate grows with its corpus
+# and its first seconds go to gathering baseline coverage.)
 #
 # A crasher is written by go test itself under PKG/testdata/fuzz/TARGET/,
 # where it stays as a regression case that every later `go test` replays.
@@ -18,10 +20,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 budget=20   # seconds of fuzzing per target
-probe_count=10000  # executions of the calibration probe
 only=""
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -41,10 +42,10 @@ trap 'rm -rf "$log"' EXIT
 # now: microseconds since the epoch (bash 5).
 now() { echo $(( ${EPOCHREALTIME/./} )); }
 
-# fuzz PKGDIR TARGET COUNT: one go test -fuzz run; sets rc and out.
+# fuzz PKGDIR TARGET SECONDS: one go test -fuzz run; sets rc and out.
 fuzz() {
-  out="$log/$2.$3.out"
-  go test -run '^$' -fuzz "^$2\$" -fuzztime "$3x" "./$1" >"$out" 2>&1
+  out="$log/$2.out"
+  go test -run '^$' -fuzz "^$2\$" -fuzztime "${3}s" "./$1" >"$out" 2>&1
   rc=$?
 }
 
@@ -80,30 +81,36 @@ passed=0 failed=0 failures=""
 start=$(now)
 while read -r dir target; do
   before=$(crashers "$dir" "$target")
-  # Calibrate: a probe run of $probe_count executions; go test's last
-  # progress line gives the rate of the fuzzing proper ("(N/sec)"), without
-  # the fixed cost of building and gathering baseline coverage.
-  ok=1 n=0
-  fuzz "$dir" "$target" "$probe_count"
+  t0=$(now)
+  fuzz "$dir" "$target" "$budget"
+  took=$(( $(now) - t0 ))
+  status=ok
   if [ "$rc" -ne 0 ]; then
-    ok=0
-  else
-    rate=$(grep -oE '\([0-9]+/sec\)' "$out" | tail -n 1 | tr -dc '0-9')
-    n=$(( ${rate:-0} * budget ))
-    [ "$n" -lt "$probe_count" ] && n=$probe_count
-    t0=$(now)
-    fuzz "$dir" "$target" "$n"
-    took=$(( $(now) - t0 ))
-    [ "$rc" -eq 0 ] || ok=0
+    status=fail
+    # golang/go#75804: the coordinator's own -fuzztime deadline can fail a
+    # run that found nothing. Tolerate exactly that: the deadline message,
+    # no "Failing input written", no new file in the corpus, no panic.
+    if grep -q 'context deadline exceeded' "$out" &&
+      ! grep -qE 'Failing input written|panic:|fuzzing process hung' "$out" &&
+      [ "$(crashers "$dir" "$target")" = "$before" ]; then
+      status=deadline
+    fi
   fi
-  if [ "$ok" = 1 ]; then
-    passed=$((passed + 1))
-    printf 'fuzz.sh: ok   %-20s ./%-16s %10d execs in %3d.%01ds\n' "$target" "$dir" "$n" $((took / 1000000)) $((took / 100000 % 10))
-  else
-    failed=$((failed + 1))
-    failures="$failures $target"
-    report "$dir" "$target" "$before"
-  fi
+  execs=$(grep -oE 'execs: [0-9]+' "$out" | tail -n 1 | tr -dc '0-9')
+  case $status in
+    ok|deadline)
+      passed=$((passed + 1))
+      note=""
+      [ "$status" = deadline ] && note="  (deadline race of golang/go#75804 tolerated)"
+      printf 'fuzz.sh: ok   %-20s ./%-16s %10s execs in %3d.%01ds%s\n' "$target" "$dir" "${execs:-?}" \
+        $((took / 1000000)) $((took / 100000 % 10)) "$note"
+      ;;
+    *)
+      failed=$((failed + 1))
+      failures="$failures $target"
+      report "$dir" "$target" "$before"
+      ;;
+  esac
 done <<<"$targets"
 
 echo "fuzz.sh: $(( ($(now) - start) / 1000000 ))s in all"
