@@ -56,6 +56,10 @@ func newLiveView(w io.Writer, dom0Socket string) *liveView {
 		v.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSpinnerType(14),
+			// No spinner goroutine of the library's own (it would redraw
+			// every 100 ms, and reads the bar's state without its lock):
+			// redraw is the only timer.
+			progressbar.OptionSetSpinnerChangeInterval(0),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionSetDescription("lttd-xen: waiting for packets"),
@@ -87,8 +91,9 @@ func (b barWriter) Write(p []byte) (int, error) {
 func (v *liveView) Start(log *slog.Logger) {
 	v.log = log
 	if v.bar != nil {
-		v.stop = make(chan struct{})
-		v.wg.Go(v.redraw)
+		stop := make(chan struct{})
+		v.stop = stop
+		v.wg.Go(func() { v.redraw(stop) })
 	}
 }
 
@@ -113,12 +118,12 @@ func (v *liveView) OnPackets(st consumer.Stats) {
 }
 
 // redraw is the terminal's once-a-second refresh.
-func (v *liveView) redraw() {
+func (v *liveView) redraw(stop <-chan struct{}) {
 	tk := time.NewTicker(liveEvery)
 	defer tk.Stop()
 	for {
 		select {
-		case <-v.stop:
+		case <-stop:
 			return
 		case <-tk.C:
 		}
