@@ -160,6 +160,13 @@ func (h *Hypervisor) BindVIRQ(owner any) (int, error) {
 	return h.virq.fd, nil
 }
 
+// Binder returns the owner of the VIRQ binding, nil if none.
+func (h *Hypervisor) Binder() any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.binder
+}
+
 // Bound reports whether owner holds the VIRQ binding.
 func (h *Hypervisor) Bound(owner any) bool {
 	h.mu.Lock()

@@ -284,7 +284,7 @@ func TestFilterAndEmit(t *testing.T) {
 		want   error
 	}{
 		{1, "probe", fields, nil},
-		{0, "probe", map[string]string{"a": "1", "b": "2"}, wire.ErrBadRequest},                        // missing msg
+		{0, "probe", map[string]string{"a": "1", "b": "2"}, wire.ErrBadRequest},                      // missing msg
 		{0, "probe", map[string]string{"a": "1", "b": "2", "msg": "", "z": "1"}, wire.ErrBadRequest}, // unknown field
 		{0, "probe", map[string]string{"a": "4294967296", "b": "2", "msg": ""}, wire.ErrBadRequest},  // out of range
 		{0, "nosuch", fields, wire.ErrNotFound},

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -14,11 +16,16 @@ import (
 // Server limits.
 const (
 	// MaxConns bounds concurrent hypercall connections: a flood of clients
-	// cannot exhaust the hypervisor's descriptors or goroutines.
+	// cannot exhaust the hypervisor's descriptors or goroutines. When full, a
+	// new connection pushes out the oldest one that has not bound VIRQ_TBUF,
+	// so a flood of idle clients cannot lock a (re)starting dom0 out.
 	MaxConns = 64
-	// unboundIdle is how long a connection that has not bound VIRQ_TBUF may
-	// stay silent. dom0's bound connection is long-lived and has no limit.
-	unboundIdle = 10 * time.Second
+	// bindDeadline is how long a connection may stay without binding
+	// VIRQ_TBUF, from its accept (not renewed by requests). dom0 binds within
+	// milliseconds; its bound connection is long-lived and has no limit.
+	bindDeadline = 2 * time.Second
+	// replyDeadline bounds writing one reply.
+	replyDeadline = 10 * time.Second
 )
 
 // Server serves hypercalls on a listener. Create one with NewServer; Serve
@@ -30,14 +37,14 @@ type Server struct {
 	wg      sync.WaitGroup
 
 	mu     sync.Mutex
-	conns  map[*wire.Conn]struct{}
+	conns  map[*wire.Conn]time.Time // accept time
 	closed bool
 }
 
 // NewServer serves h on ln; peers whose uid is neither root, ours, nor in
 // allowed are refused.
 func NewServer(h *Hypervisor, ln *net.UnixListener, allowed []uint32) *Server {
-	return &Server{h: h, ln: ln, allowed: allowed, conns: make(map[*wire.Conn]struct{})}
+	return &Server{h: h, ln: ln, allowed: allowed, conns: make(map[*wire.Conn]time.Time)}
 }
 
 // Serve accepts connections until Close; it returns nil after Close.
@@ -59,15 +66,45 @@ func (s *Server) Serve() error {
 		}
 		c := wire.NewConn(uc)
 		s.mu.Lock()
-		if s.closed || len(s.conns) >= MaxConns {
+		if s.closed {
 			s.mu.Unlock()
 			c.Close()
 			continue
 		}
-		s.conns[c] = struct{}{}
+		if len(s.conns) >= MaxConns && !s.evictLocked() {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
+		s.conns[c] = time.Now()
 		s.mu.Unlock()
 		s.wg.Go(func() { s.serveConn(c) })
 	}
+}
+
+// evictLocked closes the oldest connection that has not bound VIRQ_TBUF,
+// reporting whether there was one. Lock order: s.mu, then h.mu (Bound).
+func (s *Server) evictLocked() bool {
+	var oldest *wire.Conn
+	var at time.Time
+	for c, t := range s.conns {
+		if (oldest == nil || t.Before(at)) && !s.h.Bound(c) {
+			oldest, at = c, t
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	oldest.Close() // its goroutine removes it from s.conns
+	delete(s.conns, oldest)
+	return true
+}
+
+// Conns is the number of open hypercall connections.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // Close stops accepting, closes every connection and waits for their
@@ -105,11 +142,12 @@ func (s *Server) serveConn(c *wire.Conn) {
 		c.ReplyError(err)
 		return
 	}
+	bindBy := time.Now().Add(bindDeadline)
 	for {
 		if s.h.Bound(c) {
 			c.SetDeadline(time.Time{})
 		} else {
-			c.SetDeadline(time.Now().Add(unboundIdle))
+			c.SetDeadline(bindBy)
 		}
 		req, err := c.RecvRequest(wire.Hypercalls)
 		if err != nil {
@@ -120,7 +158,7 @@ func (s *Server) serveConn(c *wire.Conn) {
 			}
 			return
 		}
-		c.SetDeadline(time.Now().Add(unboundIdle)) // bound the reply write
+		c.SetDeadline(time.Now().Add(replyDeadline)) // bound the reply write
 		if err := s.dispatch(c, req); err != nil {
 			s.h.log.Debug("hypercall failed", "op", req.Op, "err", err)
 			if c.ReplyError(err) != nil {
@@ -136,6 +174,15 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 	h := s.h
 	if req.Op == wire.OpBindVIRQ {
 		fd, err := h.BindVIRQ(c)
+		if errors.Is(err, ErrAlreadyBound) {
+			// A dom0 that died may not have been noticed yet (its EOF is
+			// read only when its goroutine next reads): if the binder has
+			// hung up, drop it now so the new dom0 binds at once.
+			if old, ok := h.Binder().(*wire.Conn); ok && hungUp(old) {
+				h.Disconnect(old)
+				fd, err = h.BindVIRQ(c)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -200,6 +247,23 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		return replyOrErr(c, h.CPUOffline(req.CPU.CPU))
 	}
 	return fmt.Errorf("%s: %w", req.Op, wire.ErrUnsupported)
+}
+
+// hungUp reports, without blocking or reading, whether c's peer has
+// closed its end.
+func hungUp(c *wire.Conn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	rc.Control(func(fd uintptr) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		if n, err := unix.Poll(pfd, 0); err == nil && n > 0 {
+			gone = pfd[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+		}
+	})
+	return gone
 }
 
 func replyOrErr(c *wire.Conn, err error) error {

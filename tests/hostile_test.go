@@ -204,10 +204,6 @@ func TestHostileStalledClients(t *testing.T) {
 // silent, unbound connections (refilling it as slots free up).
 func TestHostileIdleFloodCannotLockOutDom0(t *testing.T) {
 	t.Parallel()
-	t.Skip("blocked on hypervisor: hypervisor/server.go Serve closes every new connection once MaxConns are open, " +
-		"so a local process that keeps MaxConns silent unbound connections open (10 s idle deadline, refilled as they expire) " +
-		"locks a restarting dom0 out indefinitely; fix: evict the oldest unbound connection when full and give unbound " +
-		"connections a short (1 s) deadline for their first request (see docs/SECURITY.md)")
 	s := newSession(t)
 	_, d0 := s.startDaemons([]string{"--cpus", "1"})
 	stop := make(chan struct{})

@@ -92,7 +92,7 @@ func run(c *cli.Context) error {
 		select {
 		case <-usr1:
 			clients, readers := d.Clients()
-			log.Info("debug counters", "goroutines", runtime.NumGoroutine(), "fds", openFDs(),
+			log.Info("debug counters", "goroutines", runtime.NumGoroutine(), "fds", cmdline.OpenFDs(),
 				"clients", clients, "readers", readers)
 		case <-ctx.Done():
 			log.Info("shutting down")
@@ -104,10 +104,3 @@ func run(c *cli.Context) error {
 }
 
 // openFDs counts this process's open descriptors (-1 if unknown).
-func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return -1
-	}
-	return len(ents) - 1 // the directory being read
-}

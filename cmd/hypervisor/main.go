@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,7 +27,8 @@ func newApp(stderr io.Writer) *cli.App {
 		Usage:     "the simulated Xen hypervisor: owns the trace buffers, runs pCPUs that write events",
 		UsageText: "hypervisor [--cpus N] [--max-cpus N] [--rate R] [--seed S] [--run-dir DIR]",
 		Description: `Runs until SIGINT or SIGTERM. Only dom0 talks to it (hypercalls on
-hypervisor.sock); use lttctl-xen to drive a trace.
+hypervisor.sock); use lttctl-xen to drive a trace. SIGUSR1 logs its
+goroutine, descriptor and connection counts (a leak check).
 
 Examples:
    hypervisor --cpus 8                  # 8 pCPUs writing as fast as they can once started
@@ -75,15 +79,23 @@ func run(c *cli.Context) error {
 	srv := hypervisor.NewServer(h, ln, allowed)
 	ctx, cancel := cmdline.ShutdownSignals()
 	defer cancel()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
 	log.Info("hypervisor ready", "socket", path, "cpus", c.Int("cpus"), "rate", c.Float64("rate"))
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case err = <-errc:
+	for {
+		select {
+		case <-usr1:
+			log.Info("debug counters", "goroutines", runtime.NumGoroutine(), "fds", cmdline.OpenFDs(), "conns", srv.Conns())
+			continue
+		case <-ctx.Done():
+			log.Info("shutting down")
+		case err = <-errc:
+		}
+		return closeAll(err, srv.Close(), h.Close())
 	}
-	return closeAll(err, srv.Close(), h.Close())
 }
 
 func closeAll(first error, rest ...error) error {
