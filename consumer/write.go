@@ -12,13 +12,18 @@ import (
 // writev(2) calls as possible, straight from the read-only mapping, then
 // releases them. A packet is released only once it is whole on disk.
 func (c *Consumer) writeReady() error {
-	if v := c.ctrl.MetadataVersion(); v != c.metaVer && c.conn != nil {
-		if err := c.writeMetadata(); err != nil {
-			return err
-		}
-	}
 	for {
 		n := c.ring.Ready()
+		// The metadata version is loaded after the delivered sequences:
+		// the hypervisor stores a new version before any record of a new
+		// event type can be written, hence before the packet holding it is
+		// delivered, so a packet seen here is described by the metadata
+		// written here, before the packet reaches the disk.
+		if v := c.ctrl.MetadataVersion(); v != c.metaVer && c.conn != nil {
+			if err := c.writeMetadata(); err != nil {
+				return err
+			}
+		}
 		if n == 0 {
 			break
 		}
