@@ -19,8 +19,13 @@ type Config struct {
 	Rate    float64 // events per second per pCPU; 0 = as fast as possible
 	Seed    uint64  // workload seed
 	Logger  *slog.Logger
-	// Clock is the timestamp source (default record.Monotonic).
+	// Clock is the timestamp source (default record.Monotonic, or
+	// record.TSC when TSC is set).
 	Clock func() uint64
+	// TSC, if set, makes the trace clock the CPU's time-stamp counter, as
+	// calibrated (record.CalibrateTSC): records carry raw counter values and
+	// the metadata declares the counter's frequency and offset.
+	TSC *record.TSCClock
 }
 
 // Hypervisor owns the trace and the pCPUs. Its methods are the hypercalls;
@@ -76,6 +81,9 @@ func New(cfg Config) (*Hypervisor, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = record.Monotonic
+		if cfg.TSC != nil {
+			cfg.Clock = record.TSC
+		}
 	}
 	v, err := newVIRQ()
 	if err != nil {
@@ -210,7 +218,7 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 	t.rules = initialRules(cfg.Events)
 	t.mask.Store(new(computeMask(t.rules, h.table.Events())))
 	t.ch.Control().SetMetadataVersion(h.table.Version())
-	if err := t.initMetadata(h.table); err != nil {
+	if err := t.initMetadata(h.table, h.cfg.TSC); err != nil {
 		t.release()
 		return err
 	}

@@ -14,8 +14,9 @@ var Version = record.TracerVersion{Major: 0, Minor: 1, Patchlevel: 0}
 
 // initMetadata fixes the trace's metadata facts (UUID, clock offset,
 // host) at creation; the event list is read from the table each time the
-// metadata is generated, so run-time event types appear in it.
-func (t *Trace) initMetadata(table *record.Table) error {
+// metadata is generated, so run-time event types appear in it. With tsc
+// set the clock is the TSC: its frequency, and its offset measured now.
+func (t *Trace) initMetadata(table *record.Table, tsc *record.TSCClock) error {
 	sec, ns, _ := record.ClockOffset()
 	host, _ := os.Hostname()
 	t.info = record.TraceInfo{
@@ -30,6 +31,13 @@ func (t *Trace) initMetadata(table *record.Table) error {
 	}
 	if id, err := record.BootID(); err == nil {
 		t.info.ClockUUID = id
+	}
+	if tsc != nil {
+		c := *tsc
+		if err := c.SetOffset(); err != nil {
+			return err
+		}
+		t.info = c.Apply(t.info)
 	}
 	_, err := record.Metadata(t.info, table.Events())
 	return err

@@ -1,10 +1,12 @@
 package hypervisor
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
 )
 
 // pcpu is one simulated physical CPU: a goroutine that, while a trace is
@@ -59,6 +61,16 @@ func batchFor(rate float64) (int, time.Duration) {
 // the pCPU sees enabled=false and writes nothing, or Stop sees the raised
 // counter and waits for it: no record is written after Stop returns. The
 // same holds for online and CPU offlining.
+//
+// The pCPU commits through a shm.Writer: one atomic add per packet and
+// batch instead of one per record. It flushes before dropping its section
+// counter, so a quiescent pCPU holds no uncommitted bytes and Stop's final
+// flush delivers everything. At --rate 0 with more pCPUs online than Ps it
+// yields after each batch, so that the Go scheduler switches pCPUs between
+// batches (holding nothing) rather than preempting one in the middle of a
+// batch while the packet it holds open fills the ring behind it. With no
+// more pCPUs than Ps it does not: a yield would let an idle P move the pCPU
+// to another CPU, with every cache line it uses.
 func (p *pcpu) trace(t *Trace) {
 	p.h.mu.Lock()
 	wake := p.wake
@@ -71,6 +83,8 @@ func (p *pcpu) trace(t *Trace) {
 	}
 	next := time.Now()
 	written := t.written[p.id].v.Load()
+	w := t.ch.Writer()
+	yield := period == 0 && p.h.onlineCount() > runtime.GOMAXPROCS(0)
 	for {
 		p.section.Add(1)
 		if !t.enabled.Load() || !p.online.Load() {
@@ -80,16 +94,20 @@ func (p *pcpu) trace(t *Trace) {
 	batch:
 		for range batch {
 			id, vals := p.wl.next()
-			switch t.write(p.id, p.h.builtin[id], vals) {
+			switch t.writeBatched(&w, p.id, p.h.builtin[id], vals) {
 			case wrote:
 				written++
 			case disabled:
 				break batch
 			}
 		}
+		w.Flush()
 		p.section.Add(-1)
 		t.written[p.id].v.Store(written)
 		if period == 0 {
+			if yield {
+				runtime.Gosched()
+			}
 			continue
 		}
 		next = next.Add(period)
@@ -139,4 +157,33 @@ func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeRe
 	ev.Encode(r.Buf, r.TS, cpu, vals)
 	t.ch.Commit(&r)
 	return wrote
+}
+
+// writeBatched is write for a pCPU's own batch: the commit goes through
+// the pCPU's shm.Writer, which the caller flushes at the end of the batch.
+func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals []record.Value) writeResult {
+	if !t.enabled.Load() {
+		return disabled
+	}
+	if m := t.mask.Load(); m != nil && !m.has(ev.ID) {
+		return filtered
+	}
+	buf, ts, err := w.Reserve(ev.Size(vals))
+	if err != nil {
+		return dropped
+	}
+	ev.Encode(buf, ts, cpu, vals)
+	w.Commit()
+	return wrote
+}
+
+// onlineCount returns how many pCPUs are online.
+func (h *Hypervisor) onlineCount() int {
+	n := 0
+	for _, p := range h.cpus {
+		if p.online.Load() {
+			n++
+		}
+	}
+	return n
 }

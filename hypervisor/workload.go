@@ -86,7 +86,9 @@ func (w *workload) next() (uint32, []record.Value) {
 	case r < 92:
 		v[0], v[1] = record.Uint(uint64(w.nextD)), record.Uint(uint64(1+w.rng.IntN(8)))
 		v[2], v[3] = record.Uint(uint64(256<<10)*uint64(1+w.rng.IntN(16))), record.Str(domainNames[int(w.nextD)%len(domainNames)])
-		w.nextD++
+		if w.nextD++; w.nextD == 0 {
+			w.nextD = 1 // domain ids wrap after 65535 creations; 0 would make IntN(0) panic below
+		}
 		return record.IDDomainCreate, v[:4]
 	case r < 93:
 		v[0], v[1] = record.Uint(uint64(w.rng.IntN(int(w.nextD)))), record.Int(int64(w.rng.IntN(4)))

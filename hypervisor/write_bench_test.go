@@ -43,25 +43,6 @@ func benchTrace(b *testing.B, clock func() uint64) *Trace {
 
 var msg64 = strings.Repeat("x", 63) // 63 bytes + NUL = a 64-byte string field
 
-// batchedWrite is the pCPU write path docs/PERFORMANCE.md proposes
-// (Trace.writeBatched in its patch): Trace.write with the commit made
-// through the pCPU's shm.Writer.
-func batchedWrite(t *Trace, w *shm.Writer, cpu uint32, ev *record.Event, vals []record.Value) writeResult {
-	if !t.enabled.Load() {
-		return disabled
-	}
-	if m := t.mask.Load(); m != nil && !m.has(ev.ID) {
-		return filtered
-	}
-	buf, ts, err := w.Reserve(ev.Size(vals))
-	if err != nil {
-		return dropped
-	}
-	ev.Encode(buf, ts, cpu, vals)
-	w.Commit()
-	return wrote
-}
-
 // writePath is how a benchmark writes: the clock, and whether commits are
 // batched per packet (flushed every 256 records, the pCPU batch).
 type writePath struct {
@@ -90,7 +71,7 @@ func benchWrite(b *testing.B, id uint32, vals []record.Value, p writePath, paral
 			for i := 0; pb.Next(); i++ {
 				var r writeResult
 				if p.batched {
-					r = batchedWrite(t, &w, 1, ev, v)
+					r = t.writeBatched(&w, 1, ev, v)
 				} else {
 					r = t.write(1, ev, v)
 				}
@@ -112,7 +93,7 @@ func benchWrite(b *testing.B, id uint32, vals []record.Value, p writePath, paral
 		for i := 0; b.Loop(); i++ {
 			var r writeResult
 			if p.batched {
-				r = batchedWrite(t, &w, 0, ev, vals)
+				r = t.writeBatched(&w, 0, ev, vals)
 			} else {
 				r = t.write(0, ev, vals)
 			}
@@ -146,8 +127,8 @@ func BenchmarkWriteTwoIntsParallel(b *testing.B) {
 	benchWrite(b, record.IDHypercallEntry, twoInts, today, true)
 }
 
-// BenchmarkWriteTwoIntsProposed: the same event on the proposed path (TSC
-// clock, commits batched per packet).
+// BenchmarkWriteTwoIntsProposed: the same event on the pCPUs' batched path
+// (Trace.writeBatched) with the TSC clock.
 func BenchmarkWriteTwoIntsProposed(b *testing.B) {
 	benchWrite(b, record.IDHypercallEntry, twoInts, proposed, false)
 }

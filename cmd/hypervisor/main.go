@@ -10,12 +10,14 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/lttng-xen/lttng-xen/hypervisor"
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 	"github.com/lttng-xen/lttng-xen/internal/rundir"
+	"github.com/lttng-xen/lttng-xen/record"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -40,6 +42,7 @@ Examples:
 			&cli.IntFlag{Name: "max-cpus", Usage: "highest number of pCPUs (CPU hotplug range); default --cpus"},
 			&cli.Float64Flag{Name: "rate", Value: 0, Usage: "events per second per pCPU; 0 = as fast as possible"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "workload seed (the same seed gives the same event sequence per pCPU)"},
+			&cli.StringFlag{Name: "clock", Value: "monotonic", Usage: "trace clock: monotonic (CLOCK_MONOTONIC, ns) or tsc (the CPU's invariant TSC, calibrated at start; cheaper per event)"},
 			&cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept hypercalls from this uid (root and our own uid always)"},
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
@@ -60,8 +63,21 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var tsc *record.TSCClock
+	switch c.String("clock") {
+	case "monotonic":
+	case "tsc":
+		cal, err := record.CalibrateTSC(50 * time.Millisecond)
+		if err != nil {
+			return cmdline.Usagef("--clock tsc: %v (use --clock monotonic)", err)
+		}
+		log.Info("TSC calibrated", "freq_hz", cal.Freq, "freq_ppm", cal.FreqPPM, "warp_counts", cal.Warp, "handoffs", cal.Handoffs)
+		tsc = &cal
+	default:
+		return cmdline.Usagef("--clock %q: want monotonic or tsc", c.String("clock"))
+	}
 	h, err := hypervisor.New(hypervisor.Config{
-		CPUs: c.Int("cpus"), MaxCPUs: c.Int("max-cpus"), Rate: c.Float64("rate"), Seed: c.Uint64("seed"), Logger: log,
+		CPUs: c.Int("cpus"), MaxCPUs: c.Int("max-cpus"), Rate: c.Float64("rate"), Seed: c.Uint64("seed"), Logger: log, TSC: tsc,
 	})
 	if err != nil {
 		return cmdline.Usagef("%v", err)
