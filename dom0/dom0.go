@@ -279,8 +279,13 @@ func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error)
 	if l == nil {
 		return nil, nil, nil, fmt.Errorf("hypervisor not connected (is it running?): %w", wire.ErrUnavailable)
 	}
+	// The deadline bounds this call only: cleared afterwards, or the idle
+	// connection would wake the runtime when it expires.
+	l.callMu.Lock()
 	l.conn.SetDeadline(time.Now().Add(callTimeout))
 	rep, files, err := l.conn.Call(req)
+	l.conn.SetDeadline(time.Time{})
+	l.callMu.Unlock()
 	var re *wire.RemoteError
 	if err != nil && !errors.As(err, &re) {
 		// The link is out of step or gone: drop it and let linkLoop rebind.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -15,9 +16,11 @@ import (
 // hvLink is dom0's live connection to the hypervisor: the hypercall
 // connection that bound VIRQ_TBUF, and the VIRQ eventfd.
 type hvLink struct {
-	conn *wire.Conn
-	virq *os.File // non-blocking eventfd, read through the runtime poller
-	stop int      // eventfd: written to end watchHangup
+	// callMu makes a hypercall and its deadline one unit.
+	callMu sync.Mutex
+	conn   *wire.Conn
+	virq   *os.File // non-blocking eventfd, read through the runtime poller
+	stop   int      // eventfd: written to end watchHangup
 }
 
 // close ends the link. The write to stop wakes watchHangup first, so the
