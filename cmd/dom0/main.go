@@ -39,7 +39,7 @@ Examples:
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "wakeup", Value: "eventfd", Usage: "how readers are woken: eventfd or pipe"},
-			&cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept tools run by this uid (root and our own uid always)"},
+			cmdline.AllowUIDFlag("tools run"),
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
 		},
@@ -48,20 +48,13 @@ Examples:
 }
 
 func run(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return cmdline.Usagef("unexpected argument %q", c.Args().First())
-	}
-	log, err := cmdline.Logger(c, c.App.ErrWriter, "dom0")
+	log, allowed, err := cmdline.Daemon(c, "dom0")
 	if err != nil {
 		return err
 	}
 	kind, err := dom0.ParseWakeup(c.String("wakeup"))
 	if err != nil {
 		return cmdline.Usagef("%v", err)
-	}
-	allowed, err := cmdline.ParseUIDs(c.Int64Slice("allow-uid"))
-	if err != nil {
-		return err
 	}
 	dir := cmdline.RunDir(c)
 	if err := rundir.Ensure(dir); err != nil {

@@ -43,7 +43,7 @@ Examples:
 			&cli.Float64Flag{Name: "rate", Value: 0, Usage: "events per second per pCPU; 0 = as fast as possible"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "workload seed (the same seed gives the same event sequence per pCPU)"},
 			&cli.StringFlag{Name: "clock", Value: "monotonic", Usage: "trace clock: monotonic (CLOCK_MONOTONIC, ns) or tsc (the CPU's invariant TSC, calibrated at start; cheaper per event)"},
-			&cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept hypercalls from this uid (root and our own uid always)"},
+			cmdline.AllowUIDFlag("hypercalls"),
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
 		},
@@ -52,14 +52,7 @@ Examples:
 }
 
 func run(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return cmdline.Usagef("unexpected argument %q", c.Args().First())
-	}
-	log, err := cmdline.Logger(c, c.App.ErrWriter, "hypervisor")
-	if err != nil {
-		return err
-	}
-	allowed, err := cmdline.ParseUIDs(c.Int64Slice("allow-uid"))
+	log, allowed, err := cmdline.Daemon(c, "hypervisor")
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,12 @@ package cmdline
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/urfave/cli/v2"
 )
 
 // ShutdownSignals returns a context cancelled at the first SIGINT or
@@ -39,4 +42,26 @@ func OpenFDs() int {
 		return -1
 	}
 	return len(ents) - 1 // the directory being read
+}
+
+// AllowUIDFlag is --allow-uid, for the daemons' peer-credential check.
+func AllowUIDFlag(who string) *cli.Int64SliceFlag {
+	return &cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept " + who + " from this uid (root and our own uid always)"}
+}
+
+// Daemon is what every daemon's main does first: refuse stray arguments,
+// make the logger, read --allow-uid.
+func Daemon(c *cli.Context, name string) (*slog.Logger, []uint32, error) {
+	if c.NArg() > 0 {
+		return nil, nil, Usagef("unexpected argument %q", c.Args().First())
+	}
+	log, err := Logger(c, c.App.ErrWriter, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	allowed, err := ParseUIDs(c.Int64Slice("allow-uid"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return log, allowed, nil
 }
