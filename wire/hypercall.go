@@ -1,7 +1,7 @@
 package wire
 
 // The hypercall protocol: dom0 → hypervisor, on the hypervisor's socket. dom0 is the only
-// client. Besides the ops below it uses [OpStatus], [OpMap], [OpUnmap] and the reserved ops
+// client. Besides the ops below it uses [OpStatus], [OpMap], [OpUnmap] and the event, filtering and hotplug ops
 // (see message.go).
 const (
 	// OpBindVIRQ binds VIRQ_TBUF. No arguments. Reply: one descriptor, an eventfd the

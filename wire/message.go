@@ -35,9 +35,8 @@ const (
 	OpMetadata Op = "metadata"
 )
 
-// Ops reserved for later versions, in both protocols; their arguments are fixed here so that
-// both sides agree once they are implemented. A server that does not implement one replies
-// [CodeUnsupported].
+// Ops of run-time event types, filtering and CPU hotplug, in both protocols (dom0 relays them
+// as they are). A server that does not implement one replies [CodeUnsupported].
 const (
 	// OpEventAdd registers an event type at run time. Arguments: EventAdd. Reply: Events
 	// holding the new event.
@@ -201,7 +200,6 @@ type opSpec struct {
 	args     argKind
 	replyFDs []string           // names of the descriptors an OK reply carries, in order
 	reply    func(*Reply) error // extra checks on an OK reply; nil for none
-	reserved bool               // not yet served; see the reserved ops
 }
 
 // opSpecs holds every op of both protocols. Ops in both have the same spec.
@@ -223,13 +221,13 @@ var opSpecs = map[Op]opSpec{
 	OpUnmap:    {args: argUnmap},
 	OpMetadata: {replyFDs: []string{"metadata"}},
 
-	OpEventAdd:     {args: argEventAdd, reserved: true},
-	OpEventList:    {reserved: true},
-	OpEmit:         {args: argEmit, reserved: true},
-	OpEnableEvent:  {args: argEvents, reserved: true},
-	OpDisableEvent: {args: argEvents, reserved: true},
-	OpCPUOnline:    {args: argCPU, reserved: true},
-	OpCPUOffline:   {args: argCPU, reserved: true},
+	OpEventAdd:     {args: argEventAdd},
+	OpEventList:    {},
+	OpEmit:         {args: argEmit},
+	OpEnableEvent:  {args: argEvents},
+	OpDisableEvent: {args: argEvents},
+	OpCPUOnline:    {args: argCPU},
+	OpCPUOffline:   {args: argCPU},
 }
 
 // present lists the argument structs set in r.
@@ -444,7 +442,7 @@ func newProtocol(name string, ops ...Op) *Protocol {
 // Name returns "hypercall" or "tools".
 func (p *Protocol) Name() string { return p.name }
 
-// Ops returns the protocol's ops, sorted, reserved ones included.
+// Ops returns the protocol's ops, sorted.
 func (p *Protocol) Ops() []Op { return slices.Clone(p.ops) }
 
 // Has reports whether op belongs to the protocol.
@@ -452,9 +450,6 @@ func (p *Protocol) Has(op Op) bool {
 	_, ok := slices.BinarySearch(p.ops, op)
 	return ok
 }
-
-// Reserved reports whether op is one of the ops reserved for later versions.
-func Reserved(op Op) bool { return opSpecs[op].reserved }
 
 // ReplyFDs returns the number of file descriptors a successful reply to op carries (0 for an
 // unknown op). Failed replies carry none.

@@ -112,9 +112,6 @@ func TestProtocols(t *testing.T) {
 			t.Errorf("ReplyFDs(%s) = %d, want %d", op, got, n)
 		}
 	}
-	if !Reserved(OpEmit) || Reserved(OpMap) {
-		t.Error("Reserved")
-	}
 }
 
 // TestStatusJSON pins the JSON names of Status, which other programs parse.

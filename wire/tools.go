@@ -2,7 +2,7 @@ package wire
 
 // The tools' protocol, the lttngxentrace interface: lttctl-xen and lttd-xen → dom0, on dom0's
 // socket. Besides the ops below it uses [OpStatus], [OpMap], [OpUnmap] (relayed as the
-// hypercalls of the same names) and the reserved ops (see message.go).
+// hypercalls of the same names) and the event, filtering and hotplug ops (see message.go).
 const (
 	// OpCreate creates the trace (relayed as [OpTraceCreate]). Arguments: Create.
 	OpCreate Op = "create"
