@@ -41,13 +41,7 @@ func (h *Hypervisor) CPUOffline(cpu int) error {
 	if !p.online.Load() {
 		return fmt.Errorf("%w: pCPU %d is already offline", ErrBadState, cpu)
 	}
-	n := 0
-	for _, q := range h.cpus {
-		if q.online.Load() {
-			n++
-		}
-	}
-	if n == 1 {
+	if h.onlineCount() == 1 {
 		return fmt.Errorf("%w: pCPU %d is the last one online", ErrBadState, cpu)
 	}
 	h.setOnlineLocked(p, false)

@@ -144,11 +144,8 @@ const (
 // the reserved bytes, and the commit. No lock, no allocation, no system
 // call (but the VIRQ when a packet completes).
 func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeResult {
-	if !t.enabled.Load() {
-		return disabled
-	}
-	if m := t.mask.Load(); m != nil && !m.has(ev.ID) {
-		return filtered
+	if res := t.admit(ev); res != wrote {
+		return res
 	}
 	r, err := t.ch.Reserve(ev.Size(vals))
 	if err != nil {
@@ -159,14 +156,24 @@ func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeRe
 	return wrote
 }
 
-// writeBatched is write for a pCPU's own batch: the commit goes through
-// the pCPU's shm.Writer, which the caller flushes at the end of the batch.
-func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals []record.Value) writeResult {
+// admit is the per-event check before any write: tracing on (disabled
+// otherwise) and the event type enabled (filtered otherwise); wrote means
+// go ahead. Two atomic loads, no lost count.
+func (t *Trace) admit(ev *record.Event) writeResult {
 	if !t.enabled.Load() {
 		return disabled
 	}
 	if m := t.mask.Load(); m != nil && !m.has(ev.ID) {
 		return filtered
+	}
+	return wrote
+}
+
+// writeBatched is write for a pCPU's own batch: the commit goes through
+// the pCPU's shm.Writer, which the caller flushes at the end of the batch.
+func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals []record.Value) writeResult {
+	if res := t.admit(ev); res != wrote {
+		return res
 	}
 	buf, ts, err := w.Reserve(ev.Size(vals))
 	if err != nil {
