@@ -11,26 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// babeltrace2 returns the babeltrace2 binary, or skips the test when it is
-// missing (fails instead when LTTNG_XEN_REQUIRE_BABELTRACE=1, as in CI).
-func babeltrace2(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("babeltrace2")
-	if err != nil {
-		if os.Getenv("LTTNG_XEN_REQUIRE_BABELTRACE") == "1" {
-			t.Fatalf("babeltrace2 is required (LTTNG_XEN_REQUIRE_BABELTRACE=1): %v", err)
-		}
-		t.Skip("babeltrace2 not installed")
-	}
-	return path
-}
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
+)
 
 // runBabeltrace runs babeltrace2 with raw cycle timestamps and UTC times.
 func runBabeltrace(t *testing.T, dir string) (stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(babeltrace2(t), "--clock-cycles", dir)
+	cmd := exec.Command(testenv.Babeltrace(t), "--clock-cycles", dir)
 	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -110,7 +98,7 @@ func btTime(info TraceInfo, cycles uint64) string {
 // and checks babeltrace2 prints exactly what was written, with no warning
 // but the discarded-events one.
 func TestBabeltraceGolden(t *testing.T) {
-	babeltrace2(t)
+	testenv.Babeltrace(t)
 	tab := testTable(t)
 	info := testInfo()
 	b := newStreamBuilder(4096)
@@ -185,7 +173,7 @@ func binaryU64(b []byte, off int64) uint64 { return binary.LittleEndian.Uint64(b
 // first packet already reports lost records: it cannot count them, so it
 // warns that events "may have" been discarded during that packet.
 func TestBabeltraceFirstPacketDiscarded(t *testing.T) {
-	babeltrace2(t)
+	testenv.Babeltrace(t)
 	tab := Builtin()
 	info := testInfo()
 	b := newStreamBuilder(4096)
@@ -210,7 +198,7 @@ func TestBabeltraceFirstPacketDiscarded(t *testing.T) {
 // TestBabeltraceRejectsPadding pins the reason content_size must be the
 // exact end of the last record: babeltrace2 fails on padding after it.
 func TestBabeltraceRejectsPadding(t *testing.T) {
-	bt := babeltrace2(t)
+	bt := testenv.Babeltrace(t)
 	tab := Builtin()
 	b := newStreamBuilder(4096)
 	e, _ := tab.Lookup(IDPrintk)

@@ -2,25 +2,12 @@ package tests
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// needBabeltrace skips the test when babeltrace2 is missing, unless
-// LTTNG_XEN_REQUIRE_BABELTRACE=1 (CI), where it fails instead.
-func needBabeltrace(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("babeltrace2"); err != nil {
-		if os.Getenv("LTTNG_XEN_REQUIRE_BABELTRACE") == "1" {
-			t.Fatal("babeltrace2 is required (LTTNG_XEN_REQUIRE_BABELTRACE=1) but not installed")
-		}
-		t.Skip("babeltrace2 not installed")
-	}
-}
 
 type btEvent struct {
 	cycles uint64

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
 	"github.com/lttng-xen/lttng-xen/record"
 	"github.com/lttng-xen/lttng-xen/shm"
 )
@@ -182,7 +183,7 @@ func TestCoreStarvedLossIsCounted(t *testing.T) {
 		t.Log("no loss happened: the consumer kept up")
 		return
 	}
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	events, stderr, btDiscarded := babeltrace(t, run.dir)
 	if uint64(len(events)) != run.written || btDiscarded != lost {
 		t.Errorf("babeltrace2: %d events, %d discarded; want %d, %d\n%s", len(events), btDiscarded, run.written, lost, firstLines(stderr, 3))
@@ -192,7 +193,7 @@ func TestCoreStarvedLossIsCounted(t *testing.T) {
 // The golden test: babeltrace2 prints exactly the records written, with
 // their names and values, and nothing on stderr.
 func TestCoreBabeltraceGolden(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	const writers, perWriter = 3, 400
 	run := writeCoreTrace(t, shm.Geometry{SubbufSize: 4096, NumSubbuf: 64}, writers, perWriter)
 	events, stderr, discarded := babeltrace(t, run.dir)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
 )
 
 // copyDir copies a trace directory as it is at this moment.
@@ -30,7 +32,7 @@ func copyDir(t *testing.T, src, dst string) {
 // values, is printed by babeltrace2 with exactly those values, and a copy
 // of the trace taken half way (after the metadata was rewritten) decodes.
 func TestRunTimeEventType(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "3", "--rate", "2000"})
 	out := filepath.Join(t.TempDir(), "trace")
@@ -90,7 +92,7 @@ func TestRunTimeEventType(t *testing.T) {
 // filtering is not counted as loss. Markers (a run-time event emitted
 // between the requests) give the positions in the stream.
 func TestEventFilteringLive(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "2", "--rate", "20000"})
 	out := filepath.Join(t.TempDir(), "trace")
@@ -147,7 +149,7 @@ func TestEventFilteringLive(t *testing.T) {
 
 // Between a pCPU's cpu_offline and cpu_online records it writes nothing.
 func TestCPUHotplug(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "2", "--max-cpus", "3", "--rate", "20000"})
 	out := filepath.Join(t.TempDir(), "trace")

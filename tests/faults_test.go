@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
 	"github.com/lttng-xen/lttng-xen/record"
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
@@ -46,7 +47,7 @@ var btDiscardedPackets = regexp.MustCompile(`discarded (\d+) (?:trace )?packets?
 // are reported by babeltrace2 as discarded events.
 func TestFaultConsumerKilledResume(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
 	eventually(t, 10*time.Second, "no packet on disk", func() bool {
@@ -135,7 +136,7 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 // packets, and lttd-xen counts them in its summary. Never silently.
 func TestFaultResumeGapIsReported(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s, _, _, lttd, out := faultSession(t, "5000")
 	stream := filepath.Join(out, "channel0_0")
 	eventually(t, 10*time.Second, "not enough packets on disk", func() bool {
@@ -179,7 +180,7 @@ func TestFaultResumeGapIsReported(t *testing.T) {
 // a reader again and the trace goes on to a clean end.
 func TestFaultDom0Restart(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s, _, d0, lttd, out := faultSession(t, "5000")
 	time.Sleep(300 * time.Millisecond)
 	s.kill(d0)
@@ -231,7 +232,7 @@ func exitCode(d *daemon) int {
 // its last whole packet and passes lttv-xen check; babeltrace2 reads it.
 func TestFaultHypervisorKilled(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s, hv, _, lttd, out := faultSession(t, "5000")
 	time.Sleep(500 * time.Millisecond)
 	s.kill(hv)

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -122,7 +123,7 @@ func flood(t *testing.T, path string, n, batch int, seed uint64) {
 // real session, which ends with a whole trace.
 func TestHostileClientsFlood(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	hv, d0 := s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
 	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
@@ -343,7 +344,7 @@ func TestHostileBufferFDIsReadOnly(t *testing.T) {
 // never erases one of lttd-xen's own stores.
 func TestHostileConsumedScribble(t *testing.T) {
 	t.Parallel()
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
 	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")

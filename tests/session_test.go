@@ -3,6 +3,7 @@ package tests
 import (
 	"github.com/lttng-xen/lttng-xen/wire"
 
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func traceSession(t *testing.T, s *session, out string, d time.Duration, createA
 }
 
 func TestSessionModerateRate(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	const cpus = 3
 	s.startDaemons([]string{"--cpus", "3", "--rate", "20000"})
@@ -63,7 +64,7 @@ func TestSessionModerateRate(t *testing.T) {
 }
 
 func TestSessionFlatOutLossIsExact(t *testing.T) {
-	needBabeltrace(t)
+	testenv.Babeltrace(t)
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "4", "--rate", "0"})
 	out := filepath.Join(t.TempDir(), "trace")

@@ -2,31 +2,18 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-)
 
-// babeltrace2 returns the babeltrace2 binary, or skips the test when it is
-// missing (fails instead when LTTNG_XEN_REQUIRE_BABELTRACE=1, as in CI).
-func babeltrace2(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("babeltrace2")
-	if err != nil {
-		if os.Getenv("LTTNG_XEN_REQUIRE_BABELTRACE") == "1" {
-			t.Fatalf("babeltrace2 is required (LTTNG_XEN_REQUIRE_BABELTRACE=1): %v", err)
-		}
-		t.Skip("babeltrace2 not installed")
-	}
-	return path
-}
+	"github.com/lttng-xen/lttng-xen/internal/testenv"
+)
 
 // TestSalvageWhereBabeltraceFails: on each damaged trace babeltrace2
 // refuses the whole trace (or stops at the damage), while dump --salvage
 // gives back every intact event, exactly.
 func TestSalvageWhereBabeltraceFails(t *testing.T) {
-	bt := babeltrace2(t)
+	bt := testenv.Babeltrace(t)
 	b := sampleTrace(t, 600)
 	// The intact trace first: babeltrace2 reads every event.
 	out, err := exec.Command(bt, b.write()).Output()
