@@ -1,7 +1,6 @@
 package shm
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
@@ -17,10 +16,8 @@ import (
 // The pair sits alone on a 64-byte cache line (see newHead): the line every
 // writer's CAS bounces, and nothing else on it.
 type head struct {
-	p *pair
-	// mu serialises cas where the CPU has no 16-byte CAS (and under the
-	// race detector, which cannot see one done in assembly); unused on amd64.
-	mu sync.Mutex
+	p        *pair
+	headLock // a mutex only where cas is not one instruction (head_generic.go)
 }
 
 // pair is the 16-byte CAS unit: off, ts. 16-byte aligned.

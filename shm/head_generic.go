@@ -2,6 +2,12 @@
 
 package shm
 
+import "sync"
+
+// headLock serialises cas where the CPU has no 16-byte CAS, and under the
+// race detector, which cannot see one done in assembly.
+type headLock struct{ mu sync.Mutex }
+
 // cas replaces (off, ts) == (o, t) with (no, nt) in one step, under h.mu:
 // the portable form of the 16-byte CAS, also used under the race detector,
 // which would not see the assembly one and so would miss the
