@@ -14,7 +14,6 @@ import (
 
 	"github.com/lttng-xen/lttng-xen/internal/testenv"
 	"github.com/lttng-xen/lttng-xen/record"
-	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -75,17 +74,7 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 
 	// The dead consumer's last word in the control page is garbage: the
 	// resumed one must go by the offset the hypervisor accepted.
-	c := s.dial("dom0.sock")
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files[1].Close()
-	ctrl, err := shm.MapControl(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctrl, c := s.mapControl()
 	binary.LittleEndian.PutUint64(ctrl.Data[0x80:], 0xdeadbeef)
 	ctrl.Close()
 	c.Close()

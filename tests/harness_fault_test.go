@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -50,6 +51,25 @@ func (s *session) dial(name string) *wire.Conn {
 	}
 	s.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// mapControl maps the trace's control page read-write through dom0, as a
+// consumer would, on a connection of its own (which holds the mapping's
+// reference until it is closed).
+func (s *session) mapControl() (*shm.Mapping, *wire.Conn) {
+	s.t.Helper()
+	c := s.dial("dom0.sock")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	files[1].Close()
+	m, err := shm.MapControl(files[0])
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return m, c
 }
 
 // eventually polls cond every 20 ms until it holds or timeout passes.

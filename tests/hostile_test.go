@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lttng-xen/lttng-xen/internal/testenv"
-	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -351,17 +350,7 @@ func TestHostileConsumedScribble(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "trace")
 	lttd := s.startConsumer(out)
 
-	c := s.dial("dom0.sock")
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files[1].Close()
-	m, err := shm.MapControl(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, c := s.mapControl()
 	defer m.Close()
 	consumed := (*atomic.Uint64)(unsafe.Pointer(&m.Data[0x80]))
 
