@@ -1,6 +1,7 @@
 // Command lttd-xen is the trace consumer: it maps the trace through dom0,
 // sleeps in poll(2) until dom0 wakes it, and writes each delivered
-// sub-buffer (a CTF packet) to OUTDIR/channel0_0 next to OUTDIR/metadata.
+// sub-buffer (a CTF packet) of pCPU N's ring to OUTDIR/channel0_N next to
+// OUTDIR/metadata.
 package main
 
 import (
@@ -118,9 +119,9 @@ func run(c *cli.Context) error {
 	return errors.Join(runErr, closeErr)
 }
 
-// summary is the one line printed on stdout at the end (tests parse it):
-// "lttd-xen: N packets, SIZE written to DIR; L events lost", then what
-// else the user must know.
+// summary is what is printed on stdout at the end: one line (tests parse
+// it), "lttd-xen: N packets, SIZE written to DIR; L events lost", then what
+// else the user must know; then one indented line per stream file.
 func summary(out string, st consumer.Stats, runErr error) string {
 	s := fmt.Sprintf("lttd-xen: %d packets, %s written to %s; %d events lost",
 		st.Packets, size.Format(st.Bytes), out, st.Lost)
@@ -140,6 +141,12 @@ func summary(out string, st consumer.Stats, runErr error) string {
 		s += "; trace incomplete: no room left on disk"
 	case runErr != nil:
 		s += "; stopped on an error (see stderr)"
+	}
+	for _, ss := range st.Streams {
+		s += fmt.Sprintf("\n  %s: %d packets, %s; %d events lost", consumer.StreamFile(ss.CPU), ss.Packets, size.Format(ss.Bytes), ss.Lost)
+		if ss.Kept > 0 || ss.Missing > 0 {
+			s += fmt.Sprintf("; %d kept, %d missing", ss.Kept, ss.Missing)
+		}
 	}
 	return s
 }
