@@ -143,7 +143,7 @@ func newBenchChannel(clock func() uint64) (*benchChannel, error) {
 	uuid := [16]byte{1}
 	b.ch, err = shm.NewChannel(b.ctrl.Data, b.buf.Data, shm.Config{
 		Geometry: g, UUID: uuid, PageSize: 4096, HeaderSize: record.PacketHeaderSize, Clock: clock,
-		OpenPacket:  func(pkt []byte, seq, ts uint64) { record.OpenPacket(pkt, uuid, 0, seq, ts) },
+		OpenPacket:  func(pkt []byte, seq, ts uint64) { record.OpenPacket(pkt, uuid, 0, 0, seq, ts) },
 		ClosePacket: record.ClosePacket,
 		Deliver: func(uint64) {
 			mu.Lock()
@@ -190,7 +190,7 @@ func (b *benchChannel) write(p path, e prodEvent, cpu uint32, n int, yield bool)
 				lost++
 				continue
 			}
-			ev.Encode(buf, ts, cpu, vals)
+			ev.Encode(buf, ts, vals)
 			w.Commit()
 			if i%batch == batch-1 {
 				w.Flush()
@@ -211,7 +211,7 @@ func (b *benchChannel) write(p path, e prodEvent, cpu uint32, n int, yield bool)
 			lost++
 			continue
 		}
-		ev.Encode(r.Buf, r.TS, cpu, vals)
+		ev.Encode(r.Buf, r.TS, vals)
 		b.ch.Commit(&r)
 		if yield && i%batch == batch-1 {
 			runtime.Gosched()
@@ -249,7 +249,7 @@ type copyRing struct {
 
 func newCopyRing(e prodEvent) *copyRing {
 	c := &copyRing{rec: make([]byte, e.ev.Size(e.vals)), ring: make([]byte, ringGeometry.Total())}
-	e.ev.Encode(c.rec, 1, 0, e.vals)
+	e.ev.Encode(c.rec, 1, e.vals)
 	clear(c.ring) // fault it in
 	return c
 }

@@ -151,7 +151,7 @@ func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeRe
 	if err != nil {
 		return dropped
 	}
-	ev.Encode(r.Buf, r.TS, cpu, vals)
+	ev.Encode(r.Buf, r.TS, vals)
 	t.ch.Commit(&r)
 	return wrote
 }
@@ -179,7 +179,7 @@ func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals [
 	if err != nil {
 		return dropped
 	}
-	ev.Encode(buf, ts, cpu, vals)
+	ev.Encode(buf, ts, vals)
 	w.Commit()
 	return wrote
 }

@@ -91,7 +91,7 @@ func newTrace(cfg TraceConfig, maxCPUs int, clock func() uint64, deliver func(ui
 		HeaderSize: record.PacketHeaderSize,
 		Clock:      clock,
 		OpenPacket: func(pkt []byte, seq, ts uint64) {
-			record.OpenPacket(pkt, uuid, 0, seq, ts)
+			record.OpenPacket(pkt, uuid, 0, 0, seq, ts)
 		},
 		ClosePacket: record.ClosePacket,
 		Deliver:     deliver,

@@ -53,7 +53,7 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 	buf := make([]byte, g.Total())
 	ch, err := shm.NewChannel(ctrl, buf, shm.Config{
 		Geometry: g, UUID: uuid, HeaderSize: record.PacketHeaderSize, Clock: record.Monotonic,
-		OpenPacket:  func(p []byte, seq, ts uint64) { record.OpenPacket(p, uuid, 0, seq, ts) },
+		OpenPacket:  func(p []byte, seq, ts uint64) { record.OpenPacket(p, uuid, 0, 0, seq, ts) },
 		ClosePacket: record.ClosePacket,
 		Deliver: func(uint64) {
 			select {
@@ -114,7 +114,7 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 					t.Error(err)
 					return
 				}
-				ev.Encode(r.Buf, r.TS, uint32(w%4), vals)
+				ev.Encode(r.Buf, r.TS, vals)
 				ch.Commit(&r)
 				written.Add(1)
 			}
