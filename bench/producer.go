@@ -266,7 +266,7 @@ type copyRing struct {
 
 func newCopyRing(e prodEvent) *copyRing {
 	c := &copyRing{rec: make([]byte, e.ev.Size(e.vals)), ring: make([]byte, ringGeometry.Total())}
-	e.ev.Encode(c.rec, 1, 0, e.vals)
+	e.ev.Encode(c.rec, 1, e.vals)
 	clear(c.ring) // fault it in
 	return c
 }

@@ -71,7 +71,7 @@ type Consumer struct {
 	sbSize  uint64
 	wake    int // wakeup descriptor (non-blocking), -1 if none
 	wakeF   *os.File
-	stop    int // eventfd written by Stop
+	stop    int           // eventfd written by Stop
 	streams []*streamFile // by pCPU; nil until the stream's first packet
 	metaVer uint64
 	stats   Stats
@@ -99,9 +99,8 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
 	c.setConn(conn)
-	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
-		return nil, err
-	}
+	// Map first: a consumer refused (another holds the role) writes nothing,
+	// not even the output directory.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
 	if err != nil {
@@ -109,6 +108,9 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	}
 	c.mapID = rep.MapID
 	if err := c.mapFiles(files); err != nil {
+		return nil, err
+	}
+	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
 		return nil, err
 	}
 	c.sbSize = c.ctrl.Info().Geometry.SubbufSize

@@ -13,7 +13,7 @@ import (
 const MetadataFile = "metadata"
 
 // streamCPU returns the pCPU of a stream file's name ("channel0_12": 12),
-// or ok == false for any other name (such as "channel0_3.torn-8192").
+// or ok == false for any other name (such as ".channel0_3.torn-8192").
 func streamCPU(name string) (cpu int, ok bool) {
 	digits, found := strings.CutPrefix(name, streamPrefix)
 	if !found || digits == "" || len(digits) > 4 || (len(digits) > 1 && digits[0] == '0') {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -80,8 +81,8 @@ type resumePlan struct {
 // stream's name, a stream whose first packet does not parse, one that
 // holds another trace's packets, or one for a pCPU the trace does not
 // have, is refused ([ErrNotTrace], [ErrOtherTrace]) with nothing changed,
-// unless Config.Force, which moves such a file aside (renamed
-// "channel0_N.torn-0") and starts the stream afresh. The metadata is
+// unless Config.Force, which moves such a file aside (copied to
+// ".channel0_N.torn-0") and starts the stream afresh. The metadata is
 // rewritten only after this decision (by Open).
 //
 // Each pCPU's ring resumes at the consumed offset the hypervisor last
@@ -90,7 +91,7 @@ type resumePlan struct {
 // S:
 //
 //   - a partial packet after S (a write cut short) is cut off, and its bytes
-//     kept beside the stream as channel0_N.torn-OFFSET: the packet was not
+//     kept beside the stream as .channel0_N.torn-OFFSET: the packet was not
 //     released (a packet is released only once whole on disk), so it is
 //     still in the ring and is written again;
 //   - packets C/sbSize .. S were written but not released: they are
@@ -246,9 +247,11 @@ func (d diskEnd) next() uint64 {
 }
 
 // keepAside copies sf's bytes from off to its end into a new file beside
-// it, channel0_N.torn-OFFSET, so that cutting the stream destroys nothing.
+// it, .channel0_N.torn-OFFSET, so that cutting the stream destroys nothing.
+// The name starts with a dot because CTF readers (babeltrace2) take every
+// other file of a trace directory for a stream and would refuse the trace.
 func keepAside(sf *streamFile, off int64) error {
-	name := fmt.Sprintf("%s.torn-%d", sf.name, off)
+	name := filepath.Join(filepath.Dir(sf.name), fmt.Sprintf(".%s.torn-%d", filepath.Base(sf.name), off))
 	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return fmt.Errorf("resume: keep the cut bytes: %w", err)

@@ -102,10 +102,11 @@ func TestBabeltraceGolden(t *testing.T) {
 	tab := testTable(t)
 	info := testInfo()
 	b := newStreamBuilder(4096)
+	b.cpu = 2 // babeltrace2 prints the packet context's cpu_id with each event
 	const lost = 7
 	for k := range 40 {
 		for _, e := range tab.Events() {
-			b.add(e, uint32(k%4), sampleValues(e, k))
+			b.add(e, sampleValues(e, k))
 			if len(b.pkts) == 3 && b.discarded == 0 {
 				b.discarded = lost // reported by the third packet
 			}
@@ -179,8 +180,8 @@ func TestBabeltraceFirstPacketDiscarded(t *testing.T) {
 	b := newStreamBuilder(4096)
 	b.discarded = 3
 	e, _ := tab.Lookup(IDPrintk)
-	b.add(e, 0, []Value{Str("first")})
-	b.add(e, 0, []Value{Str("second")})
+	b.add(e, []Value{Str("first")})
+	b.add(e, []Value{Str("second")})
 	dir := writeTrace(t, tab, b.bytes())
 	stdout, stderr := runBabeltrace(t, dir)
 	if n := strings.Count(stdout, " printk: "); n != 2 {
@@ -202,7 +203,7 @@ func TestBabeltraceRejectsPadding(t *testing.T) {
 	tab := Builtin()
 	b := newStreamBuilder(4096)
 	e, _ := tab.Lookup(IDPrintk)
-	b.add(e, 0, []Value{Str("odd")}) // ends at 72+16+4 = 92, not 8-aligned
+	b.add(e, []Value{Str("odds")}) // ends at 80+12+5 = 97, not 8-aligned
 	b.flush()
 	pad := AlignUp(b.off, 8)
 	ClosePacket(b.out, b.ts+1, uint64(pad), 0)

@@ -164,11 +164,10 @@ func Metadata(info TraceInfo, events []*Event) ([]byte, error) {
 	w("\nstream {\n")
 	w("\tid = %d;\n", StreamID)
 	w("\tevent.header := struct {\n\t\t%s timestamp;\n\t\tuint32 id;\n\t};\n", clockInt)
-	w("\tevent.context := struct {\n\t\tuint32 cpu_id;\n\t};\n")
 	w("\tpacket.context := struct {\n")
 	w("\t\t%s timestamp_begin;\n", clockInt)
 	w("\t\t%s timestamp_end;\n", clockInt)
-	w("\t\tuint64 content_size;\n\t\tuint64 packet_size;\n\t\tuint64 packet_seq_num;\n\t\tuint64 events_discarded;\n")
+	w("\t\tuint64 content_size;\n\t\tuint64 packet_size;\n\t\tuint64 packet_seq_num;\n\t\tuint64 events_discarded;\n\t\tuint32 cpu_id;\n")
 	w("\t};\n")
 	w("};\n")
 

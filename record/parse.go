@@ -1003,9 +1003,9 @@ var (
 		{name: "timestamp_begin", bits: 64, mapped: true}, {name: "timestamp_end", bits: 64, mapped: true},
 		{name: "content_size", bits: 64}, {name: "packet_size", bits: 64},
 		{name: "packet_seq_num", bits: 64}, {name: "events_discarded", bits: 64},
+		{name: "cpu_id", bits: 32},
 	}
-	eventHeaderLayout  = []fieldSpec{{name: "timestamp", bits: 64, mapped: true}, {name: "id", bits: 32}}
-	eventContextLayout = []fieldSpec{{name: "cpu_id", bits: 32}}
+	eventHeaderLayout = []fieldSpec{{name: "timestamp", bits: 64, mapped: true}, {name: "id", bits: 32}}
 )
 
 // structAlign returns a struct's alignment in bits.
@@ -1077,7 +1077,7 @@ func specNames(s []fieldSpec) string {
 
 func (p *tsdlParser) streamBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 	p.clockName = info.ClockName
-	var hdr, ctx, pctx bool
+	var hdr, pctx bool
 	for _, a := range d.stream {
 		var err *DecodeError
 		switch a.key {
@@ -1088,7 +1088,9 @@ func (p *tsdlParser) streamBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 		case "event.header":
 			err, hdr = p.checkScope(a.key, a, eventHeaderLayout, 0, RecordAlign*8), true
 		case "event.context":
-			err, ctx = p.checkScope(a.key, a, eventContextLayout, OffCPU, 0), true
+			// Traces written before Channel v2 carried cpu_id in every
+			// record; the reader decodes only the packet-context layout.
+			return p.errorf(a.pos, "stream event.context is not supported: this trace has the per-record cpu_id layout of lttng-xen before one stream per pCPU; cpu_id belongs in packet.context")
 		case "packet.context":
 			err, pctx = p.checkScope(a.key, a, packetContextLayout, OffTimestampBegin, 0), true
 		default:
@@ -1098,8 +1100,8 @@ func (p *tsdlParser) streamBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 			return err
 		}
 	}
-	if !hdr || !ctx || !pctx {
-		return p.errorf(d.streamPos, "stream needs event.header, event.context and packet.context")
+	if !hdr || !pctx {
+		return p.errorf(d.streamPos, "stream needs event.header and packet.context")
 	}
 	return nil
 }

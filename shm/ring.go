@@ -67,18 +67,18 @@ type Config struct {
 // back from shared memory is the ring's consumed offset in the consumer
 // region, and it is validated first.
 type Ring struct {
-	cfg      *Config
-	cpu      uint32
-	ctrl     CPUControl
-	cons     Consumed
-	buf      []byte
-	sbSize   uint64
-	sbMask   uint64
-	sbShift  uint
-	nMask    uint64
-	nShift   uint
-	bufMask  uint64
-	hdr      uint64
+	cfg     *Config
+	cpu     uint32
+	ctrl    CPUControl
+	cons    Consumed
+	buf     []byte
+	sbSize  uint64
+	sbMask  uint64
+	sbShift uint
+	nMask   uint64
+	nShift  uint
+	bufMask uint64
+	hdr     uint64
 
 	// commits[i] is slot i's free-running commit counter, each on its own
 	// cache line: writers of adjacent packets do not share a line.

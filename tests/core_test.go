@@ -52,9 +52,9 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 	// One pCPU ring that every writer shares: the lock-free reservation
 	// that lets emit and hotplug markers write beside a pCPU's own writer.
 	ctrl := make([]byte, shm.ControlSize(1, g.NumSubbuf, 4096))
-	consumed := make([]byte, shm.ConsumerSize(1, 4096))
+	consRegion := make([]byte, shm.ConsumerSize(1, 4096))
 	buf := make([]byte, g.Total())
-	channel, err := shm.NewChannel(ctrl, consumed, buf, shm.Config{
+	channel, err := shm.NewChannel(ctrl, consRegion, buf, shm.Config{
 		Geometry: g, UUID: uuid, HeaderSize: record.PacketHeaderSize, Clock: record.Monotonic,
 		OpenPacket:  func(p []byte, cpu uint32, seq, ts uint64) { record.OpenPacket(p, uuid, 0, cpu, seq, ts) },
 		ClosePacket: record.ClosePacket,
@@ -68,7 +68,7 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, err := shm.NewConsumer(ctrl, consumed, buf)
+	reader, err := shm.NewConsumer(ctrl, consRegion, buf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -186,6 +186,9 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 // writePerCPU prints one line per pCPU stream that is online or has
 // written anything: an offline pCPU that never wrote has no stream.
 func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
+	if len(per) == 0 {
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t\n")
 	for _, c := range per {

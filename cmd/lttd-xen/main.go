@@ -144,8 +144,11 @@ func summary(out string, st consumer.Stats, runErr error) string {
 	}
 	for _, ss := range st.Streams {
 		s += fmt.Sprintf("\n  %s: %d packets, %s; %d events lost", consumer.StreamFile(ss.CPU), ss.Packets, size.Format(ss.Bytes), ss.Lost)
-		if ss.Kept > 0 || ss.Missing > 0 {
-			s += fmt.Sprintf("; %d kept, %d missing", ss.Kept, ss.Missing)
+		if ss.Kept > 0 {
+			s += fmt.Sprintf("; %d kept from before --resume", ss.Kept)
+		}
+		if ss.Missing > 0 {
+			s += fmt.Sprintf("; %d missing", ss.Missing)
 		}
 	}
 	return s
