@@ -17,6 +17,13 @@ const (
 	HeaderSize   = 12 // end of the event header
 )
 
+// eventHeaderLayout is the event header (docs/ARCHITECTURE.md, "Event
+// record layout"), in order. The payload follows from [HeaderSize].
+var eventHeaderLayout = []layoutField{
+	{scope: scopeEventHeader, name: "timestamp", off: OffTimestamp, bits: 64, clock: true},
+	{scope: scopeEventHeader, name: "id", off: OffID, bits: 32},
+}
+
 // payloadStart returns the offset in a record of the first payload byte of
 // an event with fields: HeaderSize rounded up to the alignment of the most
 // aligned field, because CTF aligns the payload struct as a whole (12 for

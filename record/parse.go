@@ -815,8 +815,8 @@ func (p *tsdlParser) traceBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 				return p.errorf(a.pos, "trace byte_order must be le")
 			}
 			order = true
-		case "packet.header":
-			if err := p.checkScope("packet.header", a, packetHeaderLayout, 0, 0); err != nil {
+		case scopePacketHeader:
+			if err := p.checkScope(a.key, a, layoutScope(packetLayout, scopePacketHeader), 0); err != nil {
 				return err
 			}
 			header = true
@@ -987,27 +987,6 @@ func (p *tsdlParser) clockBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 	return nil
 }
 
-// fieldSpec is one expected field of a fixed scope.
-type fieldSpec struct {
-	name   string
-	bits   int
-	array  int  // fixed array length, 0 for a scalar
-	mapped bool // integer mapped to the trace's clock
-}
-
-var (
-	packetHeaderLayout = []fieldSpec{
-		{name: "magic", bits: 32}, {name: "uuid", bits: 8, array: 16}, {name: "stream_id", bits: 32},
-	}
-	packetContextLayout = []fieldSpec{
-		{name: "timestamp_begin", bits: 64, mapped: true}, {name: "timestamp_end", bits: 64, mapped: true},
-		{name: "content_size", bits: 64}, {name: "packet_size", bits: 64},
-		{name: "packet_seq_num", bits: 64}, {name: "events_discarded", bits: 64},
-		{name: "cpu_id", bits: 32},
-	}
-	eventHeaderLayout = []fieldSpec{{name: "timestamp", bits: 64, mapped: true}, {name: "id", bits: 32}}
-)
-
 // structAlign returns a struct's alignment in bits.
 func structAlign(ty *tsdlType) int {
 	a := max(ty.align, 1)
@@ -1025,10 +1004,11 @@ func structAlign(ty *tsdlType) int {
 }
 
 // checkScope checks that a's type is a struct with exactly the fields of
-// want, naturally aligned unsigned little-endian integers, whose struct
-// alignment puts it at byte offset at (a start that must be aligned to
-// exactly wantAlign bits when wantAlign != 0).
-func (p *tsdlParser) checkScope(name string, a attr, want []fieldSpec, at, wantAlign int) *DecodeError {
+// want (one scope of a fixed layout: [packetLayout], [eventHeaderLayout]),
+// naturally aligned unsigned little-endian integers, whose struct alignment
+// puts it at want's first offset (an alignment that must be exactly
+// wantAlign bits when wantAlign != 0) and its fields at want's offsets.
+func (p *tsdlParser) checkScope(name string, a attr, want []layoutField, wantAlign int) *DecodeError {
 	ty := a.typ
 	if ty == nil {
 		return p.errorf(a.pos, "%s must be declared with ':='", name)
@@ -1036,6 +1016,7 @@ func (p *tsdlParser) checkScope(name string, a attr, want []fieldSpec, at, wantA
 	if ty.kind != kindStruct {
 		return p.errorf(a.pos, "%s must be a struct", name)
 	}
+	at := want[0].off
 	al := structAlign(ty)
 	if wantAlign != 0 && al != wantAlign {
 		return p.errorf(a.pos, "%s is aligned on %d bits, this layout needs %d", name, al, wantAlign)
@@ -1044,8 +1025,9 @@ func (p *tsdlParser) checkScope(name string, a attr, want []fieldSpec, at, wantA
 		return p.errorf(a.pos, "%s is aligned on %d bits, so it cannot start at byte %d as this layout needs", name, al, at)
 	}
 	if len(ty.fields) != len(want) {
-		return p.errorf(a.pos, "%s has %d fields, this layout needs %d (%s)", name, len(ty.fields), len(want), specNames(want))
+		return p.errorf(a.pos, "%s has %d fields, this layout needs %d (%s)", name, len(ty.fields), len(want), layoutNames(want))
 	}
+	off := at
 	for i, f := range ty.fields {
 		w := want[i]
 		ft := f.typ
@@ -1056,23 +1038,19 @@ func (p *tsdlParser) checkScope(name string, a attr, want []fieldSpec, at, wantA
 			return p.errorf(f.pos, "%s.%s has the wrong shape", name, f.name)
 		case ft.kind != kindInt || ft.size != w.bits || ft.align != w.bits || ft.signed:
 			return p.errorf(f.pos, "%s.%s must be an unsigned %d-bit integer aligned on %d bits", name, f.name, w.bits, w.bits)
-		case w.mapped && ft.mapClock == "":
+		case w.clock && ft.mapClock == "":
 			return p.errorf(f.pos, "%s.%s must be mapped to the clock", name, f.name)
-		case !w.mapped && ft.mapClock != "":
+		case !w.clock && ft.mapClock != "":
 			return p.errorf(f.pos, "%s.%s must not be mapped to a clock", name, f.name)
 		case ft.mapClock != "" && ft.mapClock != p.clockName:
 			return p.errorf(f.pos, "%s.%s is mapped to clock %s, which is not declared", name, f.name, ft.mapClock)
 		}
+		if off = AlignUp(off, w.bits/8); off != w.off {
+			return p.errorf(f.pos, "%s.%s falls at byte %d, this layout has it at %d", name, f.name, off, w.off)
+		}
+		off += w.size()
 	}
 	return nil
-}
-
-func specNames(s []fieldSpec) string {
-	names := make([]string, len(s))
-	for i, f := range s {
-		names[i] = f.name
-	}
-	return strings.Join(names, ", ")
 }
 
 func (p *tsdlParser) streamBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
@@ -1085,14 +1063,14 @@ func (p *tsdlParser) streamBlock(d *tsdlDoc, info *TraceInfo) *DecodeError {
 			if a.val.kind != tokInt || a.neg || a.val.num != StreamID {
 				return p.errorf(a.pos, "stream id must be %d", StreamID)
 			}
-		case "event.header":
-			err, hdr = p.checkScope(a.key, a, eventHeaderLayout, 0, RecordAlign*8), true
+		case scopeEventHeader:
+			err, hdr = p.checkScope(a.key, a, eventHeaderLayout, RecordAlign*8), true
 		case "event.context":
 			// Traces written before Channel v2 carried cpu_id in every
 			// record; the reader decodes only the packet-context layout.
 			return p.errorf(a.pos, "stream event.context is not supported: this trace has the per-record cpu_id layout of lttng-xen before one stream per pCPU; cpu_id belongs in packet.context")
-		case "packet.context":
-			err, pctx = p.checkScope(a.key, a, packetContextLayout, OffTimestampBegin, 0), true
+		case scopePacketContext:
+			err, pctx = p.checkScope(a.key, a, layoutScope(packetLayout, scopePacketContext), 0), true
 		default:
 			return p.errorf(a.pos, "unknown stream attribute %s", a.key)
 		}
