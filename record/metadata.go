@@ -9,7 +9,7 @@ import (
 
 // Trace-level constants of the metadata.
 const (
-	StreamID   = 0           // the one stream's id
+	StreamID   = 0           // stream_id (the CTF stream class) of every pCPU's stream
 	Domain     = "xen"       // env.domain
 	TracerName = "lttng-xen" // env.tracer_name
 )
