@@ -17,6 +17,13 @@ const (
 	HeaderSize   = 12 // end of the event header
 )
 
+// eventHeaderLayout is the event header (docs/ARCHITECTURE.md, "Event
+// record layout"), in order. The payload follows from [HeaderSize].
+var eventHeaderLayout = []layoutField{
+	{scope: scopeEventHeader, name: "timestamp", off: OffTimestamp, bits: 64, clock: true},
+	{scope: scopeEventHeader, name: "id", off: OffID, bits: 32},
+}
+
 // payloadStart returns the offset in a record of the first payload byte of
 // an event with fields: HeaderSize rounded up to the alignment of the most
 // aligned field, because CTF aligns the payload struct as a whole (12 for
@@ -125,7 +132,11 @@ func (e *Event) Encode(dst []byte, ts uint64, vals []Value) int {
 	binary.LittleEndian.PutUint64(dst[OffTimestamp:], ts)
 	binary.LittleEndian.PutUint32(dst[OffID:], e.ID)
 	off := e.payloadOffset()
-	clear(dst[HeaderSize:off])
+	if off != HeaderSize {
+		// The payload is 8-aligned: zero the 4 bytes up to it (HeaderSize
+		// is 4-aligned, so off is HeaderSize or HeaderSize+4).
+		binary.LittleEndian.PutUint32(dst[HeaderSize:], 0)
+	}
 	for i, f := range e.Fields {
 		v := &vals[i]
 		switch f.Type {
@@ -193,7 +204,7 @@ func EncodeU64U32(dst []byte, ts uint64, id uint32, a uint64, b uint32) int {
 	_ = dst[SizeU64U32-1]
 	binary.LittleEndian.PutUint64(dst[OffTimestamp:], ts)
 	binary.LittleEndian.PutUint32(dst[OffID:], id)
-	clear(dst[HeaderSize:u64U32Payload])
+	binary.LittleEndian.PutUint32(dst[HeaderSize:], 0) // up to u64U32Payload
 	binary.LittleEndian.PutUint64(dst[u64U32Payload:], a)
 	binary.LittleEndian.PutUint32(dst[u64U32Payload+8:], b)
 	return SizeU64U32

@@ -4,7 +4,8 @@ import "encoding/binary"
 
 // Packet layout (docs/ARCHITECTURE.md, "Packet layout"): one sub-buffer is
 // one CTF packet. Offsets are from the packet's first byte; all integers are
-// little-endian.
+// little-endian. [packetLayout] names each field's offset, type and scope
+// once for the writer, the metadata generator and its checker (layout.go).
 const (
 	PacketMagic uint32 = 0xC1FC1FC1
 
@@ -21,6 +22,22 @@ const (
 	// 76..79: padding, so that the first record is 8-aligned.
 	PacketHeaderSize = 80 // first record
 )
+
+// packetLayout is the packet header and context (docs/ARCHITECTURE.md,
+// "Packet layout"), in order. The first record follows at
+// [PacketHeaderSize].
+var packetLayout = []layoutField{
+	{scope: scopePacketHeader, name: "magic", off: OffMagic, bits: 32},
+	{scope: scopePacketHeader, name: "uuid", off: OffUUID, bits: 8, array: 16},
+	{scope: scopePacketHeader, name: "stream_id", off: OffStreamID, bits: 32},
+	{scope: scopePacketContext, name: "timestamp_begin", off: OffTimestampBegin, bits: 64, clock: true},
+	{scope: scopePacketContext, name: "timestamp_end", off: OffTimestampEnd, bits: 64, clock: true},
+	{scope: scopePacketContext, name: "content_size", off: OffContentSize, bits: 64},
+	{scope: scopePacketContext, name: "packet_size", off: OffPacketSize, bits: 64},
+	{scope: scopePacketContext, name: "packet_seq_num", off: OffPacketSeqNum, bits: 64},
+	{scope: scopePacketContext, name: "events_discarded", off: OffEventsDiscarded, bits: 64},
+	{scope: scopePacketContext, name: "cpu_id", off: OffCPUID, bits: 32},
+}
 
 // PacketInfo is a packet's header and context.
 type PacketInfo struct {

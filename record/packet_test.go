@@ -34,6 +34,34 @@ func TestPacketLayoutConstants(t *testing.T) {
 	}
 }
 
+// TestLayoutTables checks the one declaration of the fixed layouts that
+// the writer, the metadata generator and the metadata checker share: laid
+// out as CTF lays it out, ending where the size constants say, and a table
+// that disagrees with CTF is caught.
+func TestLayoutTables(t *testing.T) {
+	end, err := layoutEnd(packetLayout)
+	if err != nil || AlignUp(end, RecordAlign) != PacketHeaderSize {
+		t.Errorf("packet layout ends at %d (%v), PacketHeaderSize is %d", end, err, PacketHeaderSize)
+	}
+	end, err = layoutEnd(eventHeaderLayout)
+	if err != nil || end != HeaderSize {
+		t.Errorf("event header ends at %d (%v), HeaderSize is %d", end, err, HeaderSize)
+	}
+	if names := layoutNames(layoutScope(packetLayout, scopePacketContext)); names != "timestamp_begin, timestamp_end, content_size, packet_size, packet_seq_num, events_discarded, cpu_id" {
+		t.Errorf("packet context fields: %s", names)
+	}
+	bad := append([]layoutField(nil), packetLayout...)
+	bad[len(bad)-1].off += 4 // cpu_id after a hole
+	if _, err := layoutEnd(bad); err == nil || err.Error() != "packet.context.cpu_id is declared at byte 76, CTF puts it at 72" {
+		t.Errorf("a hole before cpu_id: %v", err)
+	}
+	bad = append([]layoutField(nil), packetLayout...)
+	bad[2].off, bad[2].bits = OffStreamID, 64 // a 64-bit stream_id is not 8-aligned at 20
+	if _, err := layoutEnd(bad); err == nil {
+		t.Error("a misaligned stream_id passes")
+	}
+}
+
 func TestOpenClosePacketBytes(t *testing.T) {
 	pkt := bytes.Repeat([]byte{0xee}, 256)
 	OpenPacket(pkt, testUUID, 0, 5, 7, 1000)
