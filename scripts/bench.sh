@@ -49,5 +49,6 @@ fi
 bin=$(mktemp -d "${TMPDIR:-/tmp}/lttng-xen-bench-bin.XXXXXX")
 trap 'rm -rf "$bin"' EXIT
 echo "bench.sh: building into $bin" >&2
-go build -o "$bin/" ./cmd/... ./bench
-LTTNG_XEN_BENCH_COMMAND="$command_line" "$bin/bench" -bin "$bin" -src . "${args[@]+"${args[@]}"}"
+go build -o "$bin/" ./cmd/...
+go test -c -o "$bin/hypervisor.test" ./hypervisor
+LTTNG_XEN_BENCH_COMMAND="$command_line" "$bin/lttng-xen-bench" -bin "$bin" -src . "${args[@]+"${args[@]}"}"
