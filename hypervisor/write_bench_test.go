@@ -2,11 +2,15 @@ package hypervisor
 
 import (
 	"encoding/binary"
+	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lttng-xen/lttng-xen/record"
 	"github.com/lttng-xen/lttng-xen/shm"
@@ -15,8 +19,9 @@ import (
 // benchTrace is a started trace in real memfds (1 MiB x 8) stamped by
 // clock, whose consumer releases every packet as it is delivered, so
 // writers never find the buffer full: the benchmarks measure the write
-// path, not the consumer. bench/ (scripts/bench.sh) makes the published
-// figures; these are for profiling the hypervisor's own functions.
+// path, not the consumer. BenchmarkWriters makes the producer figures
+// scripts/bench.sh publishes (cmd/lttng-xen-bench runs it); the others are
+// for profiling the hypervisor's own functions.
 func benchTrace(b *testing.B, clock func() uint64) *Trace {
 	b.Helper()
 	var cons *shm.Consumer
@@ -183,4 +188,112 @@ func BenchmarkCopyTwoInts(b *testing.B) {
 
 func BenchmarkCopyString64(b *testing.B) {
 	benchCopy(b, make([]byte, record.HeaderSize+64))
+}
+
+// defaultClock is the clock the hypervisor picks by default (--clock auto,
+// cmd/hypervisor): the TSC when record.CalibrateTSC's start-up check
+// passes, else CLOCK_MONOTONIC. tsc says which.
+var defaultClock = sync.OnceValues(func() (clock func() uint64, tsc bool) {
+	if _, err := record.CalibrateTSC(50 * time.Millisecond); err != nil {
+		return record.Monotonic, false
+	}
+	return record.TSC, true
+})
+
+// BenchmarkWriters is the producer figure scripts/bench.sh publishes: the
+// pCPUs' write path with 1, 2 and 4 writers, each writing as its own pCPU
+// into its own ring, as pcpu.trace does at --rate 0: Trace.writeBatched
+// with the default clock, batches of batchFor(0) events, a flush after
+// each batch, and a yield between batches when there are more writers
+// than Ps. Each ring is warmed by one lap before the clock starts.
+//
+// Metrics, per event over all writers: cpu-ns/event (the process's CPU
+// time), wall-ns/event, busy-cpus (CPU time over wall time: how many CPUs
+// the writers really kept busy), lost/op (drops are cheaper than writes:
+// any makes the figure flattering), tsc (1 when the default clock is the
+// TSC).
+func BenchmarkWriters(b *testing.B) {
+	for _, e := range []struct {
+		name string
+		id   uint32
+		vals []record.Value
+	}{
+		{"two-int", record.IDHypercallEntry, twoInts},
+		{"string64", record.IDPrintk, str64},
+	} {
+		for _, w := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("%s/writers=%d", e.name, w), func(b *testing.B) { benchWriters(b, e.id, e.vals, w) })
+		}
+	}
+}
+
+func benchWriters(b *testing.B, id uint32, vals []record.Value, writers int) {
+	clock, tsc := defaultClock()
+	t := benchTrace(b, clock)
+	ev := record.Builtin().Events()[id]
+	b.SetBytes(int64(ev.Size(vals)))
+	b.ReportAllocs()
+	per := max(1, b.N/writers)
+	yield := writers > runtime.GOMAXPROCS(0) // pcpu.trace's rule at --rate 0
+	lap := int(t.cfg.Geometry.Total())/ev.Size(vals) + 1
+	for cpu := range writers {
+		writeAsPCPU(t, uint32(cpu), ev, vals, lap, false) // fault every page of the ring in
+	}
+	lost := make([]int, writers)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for cpu := range writers {
+		ready.Add(1)
+		done.Go(func() {
+			v := slices.Clone(vals)
+			ready.Done()
+			<-start
+			lost[cpu] = writeAsPCPU(t, uint32(cpu), ev, v, per, yield)
+		})
+	}
+	ready.Wait()
+	b.ResetTimer()
+	c0, t0 := processCPU(), time.Now()
+	close(start)
+	done.Wait()
+	wall, cpu := time.Since(t0), processCPU()-c0
+	b.StopTimer()
+	n := float64(per * writers)
+	var l int
+	for _, x := range lost {
+		l += x
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/event")
+	b.ReportMetric(float64(wall.Nanoseconds())/n, "wall-ns/event")
+	b.ReportMetric(float64(cpu)/float64(wall), "busy-cpus")
+	b.ReportMetric(float64(l)/n, "lost/op")
+	b.ReportMetric(map[bool]float64{true: 1}[tsc], "tsc")
+}
+
+// writeAsPCPU writes n events into pCPU cpu's ring as pcpu.trace does at
+// --rate 0 and returns how many were dropped.
+func writeAsPCPU(t *Trace, cpu uint32, ev *record.Event, vals []record.Value, n int, yield bool) (lost int) {
+	batch, _ := batchFor(0)
+	w := t.ch.Ring(int(cpu)).Writer()
+	for i := range n {
+		if t.writeBatched(&w, ev, vals) != wrote {
+			lost++
+		}
+		if i%batch == batch-1 {
+			w.Flush()
+			if yield {
+				runtime.Gosched()
+			}
+		}
+	}
+	w.Flush()
+	return lost
+}
+
+// processCPU is the CPU time (user and system) of every thread of the
+// process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
