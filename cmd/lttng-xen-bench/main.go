@@ -1,9 +1,17 @@
-// Command bench runs lttng-xen's benchmarks and prints one table: each
-// figure is the median of several runs (min–max shown) next to a baseline
-// measured in the same run, with their ratio and the target. scripts/bench.sh
-// builds the commands and runs it; docs/PERFORMANCE.md explains every row.
+// Command lttng-xen-bench runs lttng-xen's benchmarks and prints one
+// table: each figure is the median of several runs (min–max shown) next to
+// a baseline measured in the same run, with their ratio and the target.
+// scripts/bench.sh builds the commands and the hypervisor's benchmark
+// binary (BIN/hypervisor.test) and runs it; docs/PERFORMANCE.md explains
+// every row.
 //
-//	bench [-quick] [-json FILE] [-bin DIR] [-work DIR] [-peer lttng-ust] [-only SECTIONS]
+// Every figure comes from the product's own code: the producer figures
+// from the hypervisor's benchmarks of its write path, the end-to-end,
+// consumer and idle figures from the real daemons, the wakeup figures from
+// the consumer package (lttd-xen's engine) in this process. What the bench
+// has of its own is the measuring and the baselines.
+//
+//	lttng-xen-bench [-quick] [-json FILE] [-bin DIR] [-work DIR] [-peer lttng-ust] [-only SECTIONS]
 package main
 
 import (
@@ -18,8 +26,8 @@ import (
 type options struct {
 	quick bool
 	json  string
-	bin   string // directory of hypervisor, dom0, lttd-xen
-	src   string // the repository (for bench/ust)
+	bin   string // directory of hypervisor, dom0, lttd-xen and hypervisor.test
+	src   string // the repository (for cmd/lttng-xen-bench/ust)
 	work  string // scratch directory for traces (the cp baseline runs there too)
 	peer  string
 	only  map[string]bool
@@ -37,7 +45,6 @@ var sections = []struct {
 	{"consumer", consumerFigures},
 	{"wakeup", wakeupFigures},
 	{"idle", idleFigures},
-	{"ablation", ablationFigures}, // only with -only ablation
 }
 
 func main() {
@@ -48,8 +55,8 @@ func main() {
 	var only string
 	flag.BoolVar(&o.quick, "quick", false, "fewer and shorter runs (under 45 s)")
 	flag.StringVar(&o.json, "json", "", "also write the report as JSON to `FILE`")
-	flag.StringVar(&o.bin, "bin", "bin", "`DIR` holding hypervisor, dom0 and lttd-xen")
-	flag.StringVar(&o.src, "src", ".", "the repository's `DIR` (the LTTng-UST peer is built from DIR/bench/ust)")
+	flag.StringVar(&o.bin, "bin", "bin", "`DIR` holding hypervisor, dom0, lttd-xen and hypervisor.test (go test -c ./hypervisor)")
+	flag.StringVar(&o.src, "src", ".", "the repository's `DIR` (the LTTng-UST peer is built from DIR/cmd/lttng-xen-bench/ust)")
 	flag.StringVar(&o.work, "work", "", "scratch `DIR` for traces (default: a new directory under $TMPDIR)")
 	flag.StringVar(&o.peer, "peer", "", "also measure `PEER` (lttng-ust) in the same run")
 	flag.StringVar(&only, "only", "", "comma-separated `SECTIONS` to run: "+sectionNames())
@@ -88,7 +95,7 @@ func main() {
 	}
 	t0 := time.Now()
 	for _, s := range sections {
-		if o.only != nil && !o.only[s.name] || o.only == nil && s.name == "ablation" {
+		if o.only != nil && !o.only[s.name] {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s (%.0f s so far)\n", s.name, time.Since(t0).Seconds())

@@ -13,34 +13,45 @@ import (
 	"time"
 )
 
-// The LTTng-UST peer: bench/ust/ustbench.c writes the same two-integer
-// event (u64 op, u32 vcpu) from one thread through an LTTng-UST tracepoint
-// into a live session (8 MiB x 8 per-CPU sub-buffers, so nothing is
-// discarded), and reports its CPU time per event, like our figure.
+// The LTTng-UST peer: ust/ustbench.c writes the same two-integer event
+// (u64 op, u32 vcpu) through an LTTng-UST tracepoint into a live session
+// (8 MiB x 8 per-CPU sub-buffers, so nothing is discarded) from 1, 2 or 4
+// threads, and reports the process's CPU time per event, like our figure.
 
-// peerFigures builds and runs the UST app, interleaved with our own
-// single-writer run, and adds the ratio ours / LTTng-UST.
-func peerFigures(o *options, rep *Report, e prodEvent, reps int) error {
+// ustPeer is the built app in a started session.
+type ustPeer struct {
+	app   string
+	dir   string
+	stops []func()
+}
+
+// startUSTPeer builds the app and starts a session with the event enabled.
+func startUSTPeer(o *options) (p *ustPeer, err error) {
 	for _, tool := range []string{"lttng", "lttng-sessiond", "gcc"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s not found: install lttng-tools, liblttng-ust-dev and gcc (apt-get install lttng-tools liblttng-ust-dev gcc)", tool)
+			return nil, fmt.Errorf("%s not found: install lttng-tools, liblttng-ust-dev and gcc (apt-get install lttng-tools liblttng-ust-dev gcc)", tool)
 		}
 	}
 	dir, err := os.MkdirTemp(o.work, "ust.")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	src := filepath.Join(o.src, "bench", "ust")
-	app := filepath.Join(dir, "ustbench")
-	cc := exec.Command("gcc", "-O2", "-I"+src, "-o", app, filepath.Join(src, "ustbench.c"), filepath.Join(src, "tp.c"), "-llttng-ust", "-ldl")
+	p = &ustPeer{dir: dir, app: filepath.Join(dir, "ustbench")}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	src := filepath.Join(o.src, "cmd", "lttng-xen-bench", "ust")
+	cc := exec.Command("gcc", "-O2", "-I"+src, "-o", p.app, filepath.Join(src, "ustbench.c"), filepath.Join(src, "tp.c"), "-llttng-ust", "-ldl", "-lpthread")
 	if out, err := cc.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %v\n%s", src, err, out)
+		return nil, fmt.Errorf("build %s: %v\n%s", src, err, out)
 	}
 	stop, err := startSessiond(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer stop()
+	p.stops = append(p.stops, stop)
 	sess := fmt.Sprintf("lttngxenbench%d", os.Getpid())
 	lttng := func(args ...string) error {
 		out, err := exec.Command("lttng", args...).CombinedOutput()
@@ -50,47 +61,45 @@ func peerFigures(o *options, rep *Report, e prodEvent, reps int) error {
 		return nil
 	}
 	if err := lttng("create", sess, "--output="+filepath.Join(dir, "trace")); err != nil {
-		return err
+		return nil, err
 	}
-	defer lttng("destroy", sess)
+	p.stops = append(p.stops, func() { _ = lttng("destroy", sess) })
 	for _, args := range [][]string{
 		{"enable-channel", "-u", "-s", sess, "--subbuf-size", "8M", "--num-subbuf", "8", "ch"},
 		{"enable-event", "-u", "-s", sess, "-c", "ch", "lttngxen_bench:hypercall_entry"},
 		{"start", sess},
 	} {
 		if err := lttng(args...); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	n := 1_000_000 // 1.1 M events x ~32 B fit the 64 MiB per-CPU buffer: none discarded
-	ch, err := warmChannel(fastPath, e)
+	return p, nil
+}
+
+// run writes n events from threads threads and returns the CPU ns/event.
+// 1.1 M events x ~32 B fit a 64 MiB per-CPU buffer: none is discarded.
+func (p *ustPeer) run(n, threads int) (float64, error) {
+	cmd := exec.Command(p.app, strconv.Itoa(n), strconv.Itoa(threads))
+	cmd.Env = append(os.Environ(), "LTTNG_UST_REGISTER_TIMEOUT=-1")
+	out, err := cmd.Output()
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("ustbench %d %d: %w", n, threads, err)
 	}
-	defer ch.close()
-	var ust, ours []float64
-	for range reps {
-		cmd := exec.Command(app, strconv.Itoa(n))
-		cmd.Env = append(os.Environ(), "LTTNG_UST_REGISTER_TIMEOUT=-1")
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("ustbench: %w", err)
-		}
-		var cpu, wall float64
-		if _, err := fmt.Sscan(string(out), &cpu, &wall); err != nil {
-			return fmt.Errorf("ustbench printed %q: %w", out, err)
-		}
-		ust = append(ust, cpu)
-		r, err := runProducer(ch, fastPath, e, 1, n)
-		if err != nil {
-			return err
-		}
-		ours = append(ours, r.cpuNS)
+	var cpu, wall float64
+	if _, err := fmt.Sscan(string(out), &cpu, &wall); err != nil {
+		return 0, fmt.Errorf("ustbench printed %q: %w", out, err)
 	}
-	f := Figure{Section: "1. producer", Name: fmt.Sprintf("%s, 1 writer vs LTTng-UST (same event, same run)", e.name), Unit: "ns/event",
-		Value: stat(ours), Note: fastPath.name}.withBase("LTTng-UST 2.13 tracepoint, 1 thread", stat(ust))
-	rep.add(f.check("ratio ≤ 0.5", *f.Ratio <= 0.5))
-	return nil
+	return cpu, nil
+}
+
+// close destroys the session, stops a session daemon it started and
+// removes the app. Idempotent.
+func (p *ustPeer) close() {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		p.stops[i]()
+	}
+	p.stops = nil
+	os.RemoveAll(p.dir)
 }
 
 // startSessiond starts a private lttng-sessiond (user space only) unless

@@ -229,5 +229,3 @@ func (d *daemons) close() {
 	}
 	os.RemoveAll(d.dir)
 }
-
-func createLog(path string) (*os.File, error) { return os.Create(path) }
