@@ -194,10 +194,20 @@ func BenchmarkCopyString64(b *testing.B) {
 // cmd/hypervisor): the TSC when record.CalibrateTSC's start-up check
 // passes, else CLOCK_MONOTONIC. tsc says which.
 var defaultClock = sync.OnceValues(func() (clock func() uint64, tsc bool) {
-	if _, err := record.CalibrateTSC(50 * time.Millisecond); err != nil {
+	if defaultTSC() == nil {
 		return record.Monotonic, false
 	}
 	return record.TSC, true
+})
+
+// defaultTSC is the calibrated TSC if it passes the start-up check, else
+// nil (Config.TSC as cmd/hypervisor sets it with --clock auto).
+var defaultTSC = sync.OnceValue(func() *record.TSCClock {
+	cal, err := record.CalibrateTSC(50 * time.Millisecond)
+	if err != nil {
+		return nil
+	}
+	return &cal
 })
 
 // BenchmarkWriters is the producer figure scripts/bench.sh publishes: the
