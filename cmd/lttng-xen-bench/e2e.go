@@ -126,8 +126,22 @@ func e2eFigures(o *options, rep *Report) error {
 	}
 	const section = "2. end to end"
 	var inproc, inprocCPU []float64
+	loop := map[int][]float64{} // hypervisor.BenchmarkPCPUs cpu-ns/event by pCPU count
 	var one, four []sessionRun
 	for range reps {
+		// The pCPU loop alone (workload and write path, a consumer that
+		// only releases), in one process: 1 and 4 pCPUs.
+		pres, err := goBench(o, "^BenchmarkPCPUs$/^cpus=(1|4)$", 10_000_000)
+		if err != nil {
+			return err
+		}
+		for _, c := range []int{1, 4} {
+			v, err := metric(pres, fmt.Sprintf("BenchmarkPCPUs/cpus=%d", c), "cpu-ns/event")
+			if err != nil {
+				return err
+			}
+			loop[c] = append(loop[c], v)
+		}
 		// Baseline: the pCPUs' write path alone in one process, one writer,
 		// the two-int event (hypervisor.BenchmarkWriters).
 		res, err := goBench(o, "^BenchmarkWriters$/^two-int$/^writers=1$", 1_000_000)
@@ -163,6 +177,9 @@ func e2eFigures(o *options, rep *Report) error {
 	rate := func(r sessionRun) float64 { return r.rate }
 	cpu := func(r sessionRun) float64 { return r.cpuPerEvent() }
 	lostPct := func(r sessionRun) float64 { return float64(r.lost) / float64(r.written+r.lost) * 100 }
+	attempted := func(r sessionRun) float64 {
+		return float64(r.hvCPU.Nanoseconds()) / float64(r.written+r.lost)
+	}
 	rate1, rate4 := field(one, rate), field(four, rate)
 	cpu1, cpu4 := field(one, cpu), field(four, cpu)
 	f4 := Figure{Section: section, Name: "events/s recorded, --cpus 4 --rate 0, lttd-xen to disk", Unit: "events/s", Value: rate4}.
@@ -177,6 +194,11 @@ func e2eFigures(o *options, rep *Report) error {
 			Note: "the workload's mix of events, 36 B a record on average"}.
 			withBase("the write path alone (two-int, 1 writer)", stat(inprocCPU)),
 		c4.check("ratio ≤ 1.1", c4.Ratio != nil && *c4.Ratio <= 1.1),
+		Figure{Section: section, Name: "hypervisor CPU time per event attempted (recorded + lost), --cpus 4 --rate 0", Unit: "CPU ns/event", Value: field(four, attempted),
+			Note: "a lost record costs its generation and a failed reservation"}.
+			withBase("--cpus 1 --rate 0, same run", field(one, attempted)),
+		Figure{Section: section, Name: "the pCPU loop alone, 4 pCPUs (hypervisor.BenchmarkPCPUs: workload and write path, consumer releasing only, one process)", Unit: "CPU ns/event", Value: stat(loop[4])}.
+			withBase("1 pCPU, same benchmark", stat(loop[1])),
 		Figure{Section: section, Name: "events lost at --cpus 1 --rate 0", Unit: "%", Value: field(one, lostPct)},
 		Figure{Section: section, Name: "events lost at --cpus 4 --rate 0", Unit: "%", Value: field(four, lostPct)},
 	)
