@@ -13,7 +13,7 @@ import (
 
 // BenchmarkPCPUs is the hypervisor's whole flat-out pCPU loop in one
 // process, without dom0 or lttd-xen: New with --cpus 1, 2 or 4, --rate 0
-// and the default clock, a 1 MiB x 8 trace per pCPU, pcpu.trace writing
+// and the default clock (see benchClock), a 1 MiB x 8 trace per pCPU, pcpu.trace writing
 // its workload (the mix of Xen-like events), and a consumer goroutine
 // that releases each packet as it is delivered (woken by VIRQ_TBUF)
 // without writing it anywhere. The benchmark runs until b.N events are
@@ -30,7 +30,8 @@ func BenchmarkPCPUs(b *testing.B) {
 }
 
 func benchPCPUs(b *testing.B, cpus int) {
-	h, err := New(Config{CPUs: cpus, Rate: 0, TSC: defaultTSC(), Logger: quietLogger()})
+	tsc, _ := clockFor(b)
+	h, err := New(Config{CPUs: cpus, Rate: 0, TSC: tsc, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package hypervisor
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -190,30 +191,45 @@ func BenchmarkCopyString64(b *testing.B) {
 	benchCopy(b, make([]byte, record.HeaderSize+64))
 }
 
-// defaultClock is the clock the hypervisor picks by default (--clock auto,
-// cmd/hypervisor): the TSC when record.CalibrateTSC's start-up check
-// passes, else CLOCK_MONOTONIC. tsc says which.
-var defaultClock = sync.OnceValues(func() (clock func() uint64, tsc bool) {
-	if defaultTSC() == nil {
-		return record.Monotonic, false
+// benchClock is the clock the benchmarks of the pCPUs' path stamp records
+// with: the hypervisor's default (--clock auto, cmd/hypervisor), the TSC
+// when record.CalibrateTSC's start-up check passes, else CLOCK_MONOTONIC.
+// LTTNG_XEN_BENCH_CLOCK=monotonic or tsc picks one, as --clock does
+// (scripts/bench.sh --clock sets it). tsc is nil for CLOCK_MONOTONIC.
+var benchClock = sync.OnceValues(func() (tsc *record.TSCClock, err error) {
+	switch c := os.Getenv("LTTNG_XEN_BENCH_CLOCK"); c {
+	case "monotonic":
+		return nil, nil
+	case "", "auto", "tsc":
+		cal, err := record.CalibrateTSC(50 * time.Millisecond)
+		if err != nil {
+			if c == "tsc" {
+				return nil, fmt.Errorf("LTTNG_XEN_BENCH_CLOCK=tsc: %w", err)
+			}
+			return nil, nil
+		}
+		return &cal, nil
+	default:
+		return nil, fmt.Errorf("LTTNG_XEN_BENCH_CLOCK=%q: want auto, monotonic or tsc", c)
 	}
-	return record.TSC, true
 })
 
-// defaultTSC is the calibrated TSC if it passes the start-up check, else
-// nil (Config.TSC as cmd/hypervisor sets it with --clock auto).
-var defaultTSC = sync.OnceValue(func() *record.TSCClock {
-	cal, err := record.CalibrateTSC(50 * time.Millisecond)
+// clockFor returns benchClock's TSC (nil: monotonic) and the clock function.
+func clockFor(b *testing.B) (*record.TSCClock, func() uint64) {
+	tsc, err := benchClock()
 	if err != nil {
-		return nil
+		b.Fatal(err)
 	}
-	return &cal
-})
+	if tsc == nil {
+		return nil, record.Monotonic
+	}
+	return tsc, record.TSC
+}
 
 // BenchmarkWriters is the producer figure scripts/bench.sh publishes: the
 // pCPUs' write path with 1, 2 and 4 writers, each writing as its own pCPU
 // into its own ring, as pcpu.trace does at --rate 0: Trace.writeBatched
-// with the default clock, batches of batchFor(0) events, a flush after
+// with the default clock (see benchClock), batches of batchFor(0) events, a flush after
 // each batch, and a yield between batches when there are more writers
 // than Ps. Each ring is warmed by one lap before the clock starts.
 //
@@ -238,7 +254,7 @@ func BenchmarkWriters(b *testing.B) {
 }
 
 func benchWriters(b *testing.B, id uint32, vals []record.Value, writers int) {
-	clock, tsc := defaultClock()
+	tsc, clock := clockFor(b)
 	t := benchTrace(b, clock)
 	ev := record.Builtin().Events()[id]
 	b.SetBytes(int64(ev.Size(vals)))
@@ -277,7 +293,7 @@ func benchWriters(b *testing.B, id uint32, vals []record.Value, writers int) {
 	b.ReportMetric(float64(wall.Nanoseconds())/n, "wall-ns/event")
 	b.ReportMetric(float64(cpu)/float64(wall), "busy-cpus")
 	b.ReportMetric(float64(l)/n, "lost/op")
-	b.ReportMetric(map[bool]float64{true: 1}[tsc], "tsc")
+	b.ReportMetric(map[bool]float64{true: 1}[tsc != nil], "tsc")
 }
 
 // writeAsPCPU writes n events into pCPU cpu's ring as pcpu.trace does at

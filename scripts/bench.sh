@@ -9,13 +9,13 @@ usage() {
   cat <<'USAGE'
 usage: scripts/bench.sh [options]
 
-  --quick            fewer and shorter runs (under 45 s; the full run takes under 3 min)
+  --quick            fewer and shorter runs (about 45 s; the full run takes about 2 min)
   --json FILE        also write the report as JSON to FILE
   --peer lttng-ust   also measure an LTTng-UST tracepoint with the same event, in the same
                      run (needs lttng-tools, liblttng-ust-dev and gcc: see docs/PERFORMANCE.md)
   --only LIST        run only these sections: producer,e2e,consumer,wakeup,idle
-  --clock CLOCK      start the hypervisor with --clock CLOCK (monotonic or tsc), for a
-                     hypervisor that has the flag
+  --clock CLOCK      the trace clock (auto, monotonic or tsc): the hypervisor's --clock and the
+                     clock of its write-path benchmarks (default: the hypervisor's default, auto)
   --work DIR         scratch directory for traces; lttd-xen and the cp baseline write
                      there (default: a new directory under ${TMPDIR:-/tmp})
   -h, --help         this text

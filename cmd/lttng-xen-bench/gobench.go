@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -66,6 +67,7 @@ func goBench(o *options, pattern string, n int) (map[string]benchResult, error) 
 	bin := filepath.Join(o.bin, "hypervisor.test")
 	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", pattern,
 		"-test.benchtime", fmt.Sprintf("%dx", n), "-test.count", "1")
+	cmd.Env = append(os.Environ(), "LTTNG_XEN_BENCH_CLOCK="+o.clock) // "": the default
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%s -test.bench %s: %w: %s", bin, pattern, err, tail(out))

@@ -34,6 +34,7 @@ type options struct {
 	self  string // this executable, for child modes
 
 	hvArgs []string // extra hypervisor arguments (-clock tsc: --clock tsc)
+	clock  string   // -clock: also the hypervisor benchmarks' clock (LTTNG_XEN_BENCH_CLOCK)
 }
 
 var sections = []struct {
@@ -60,14 +61,19 @@ func main() {
 	flag.StringVar(&o.work, "work", "", "scratch `DIR` for traces (default: a new directory under $TMPDIR)")
 	flag.StringVar(&o.peer, "peer", "", "also measure `PEER` (lttng-ust) in the same run")
 	flag.StringVar(&only, "only", "", "comma-separated `SECTIONS` to run: "+sectionNames())
-	clock := flag.String("clock", "", "pass --clock `CLOCK` to the hypervisor (monotonic or tsc; default: the hypervisor's default)")
+	flag.StringVar(&o.clock, "clock", "", "the trace `CLOCK` (auto, monotonic or tsc): --clock for the hypervisor, and the clock of its write-path benchmarks (default: the hypervisor's default, auto)")
 	flag.Parse()
 	if o.peer != "" && o.peer != "lttng-ust" {
 		fmt.Fprintf(os.Stderr, "bench: -peer %q: only lttng-ust is known\n", o.peer)
 		os.Exit(2)
 	}
-	if *clock != "" {
-		o.hvArgs = append(o.hvArgs, "--clock", *clock)
+	switch o.clock {
+	case "":
+	case "auto", "monotonic", "tsc":
+		o.hvArgs = append(o.hvArgs, "--clock", o.clock)
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -clock %q: want auto, monotonic or tsc\n", o.clock)
+		os.Exit(2)
 	}
 	if only != "" {
 		o.only = map[string]bool{}

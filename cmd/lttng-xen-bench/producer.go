@@ -114,12 +114,12 @@ func producerFigures(o *options, rep *Report) error {
 
 const prodSection = "1. producer"
 
-// clockName is the default clock the benchmark found.
+// clockName says which clock the benchmark used.
 func (r prodRuns) clockName() string {
 	if r.tsc {
-		return "default clock: tsc"
+		return "clock: tsc"
 	}
-	return "default clock: monotonic (the TSC failed the start-up check)"
+	return "clock: monotonic"
 }
 
 // producerRows: per event, 1 writer next to the copy; 2 and 4 writers next
