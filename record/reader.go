@@ -101,6 +101,9 @@ func (r *Reader) Grow(size int64) {
 	r.size = max(r.size, size)
 }
 
+// Name returns the stream's name: the File of its records and errors.
+func (r *Reader) Name() string { return r.name }
+
 // Size returns the stream size the Reader decodes up to.
 func (r *Reader) Size() int64 { return r.size }
 

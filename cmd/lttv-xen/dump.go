@@ -17,11 +17,11 @@ const dumpBufSize = 256 << 10
 func (t *tool) dumpCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "dump",
-		Usage:     "print every event, one line each, in stream order",
+		Usage:     "print every event, one line each, in timestamp order",
 		UsageText: name + " [global options] dump [--raw] [--salvage | --follow] DIR",
-		Description: `Prints one line per event of the trace in DIR, in stream order (the order the
-pCPUs reserved their records, which is timestamp order), stream file after
-stream file:
+		Description: `Prints one line per event of the trace in DIR, in timestamp order: the stream
+files (one per pCPU, channel0_<cpu>) are read together and merged by
+timestamp, events with equal timestamps in stream file order:
 
    TIME cpuN EVENT FIELD=VALUE ...
 
@@ -84,22 +84,10 @@ func (t *tool) dump(c *cli.Context, dir string) error {
 	w := bufio.NewWriterSize(t.stdout, dumpBufSize)
 	f := lineFormatter{raw: c.Bool("raw"), time: timeFormatter{info: tr.Info}}
 	var line []byte
-	var rec record.Record
-	var sum sums
-	err = eachStream(tr, readMode(salvage), func(r *record.Reader) error {
-		defer sum.add(r)
-		for {
-			if err := r.NextInto(&rec); err != nil {
-				if isEOF(err) {
-					return nil
-				}
-				return err
-			}
-			line = f.append(line[:0], &rec)
-			if _, err := w.Write(line); err != nil {
-				return writeError(err)
-			}
-		}
+	sum, err := eachRecord(tr, readMode(salvage), func(rec *record.Record) error {
+		line = f.append(line[:0], rec)
+		_, err := w.Write(line)
+		return writeError(err)
 	})
 	if werr := w.Flush(); err == nil && werr != nil {
 		return writeError(werr)
