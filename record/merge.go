@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 )
 
 // Merger reads every stream of a trace (one per pCPU: channel0_<cpu>) and
@@ -33,6 +34,21 @@ type Merger struct {
 	idle    []int // Tail mode: streams at io.EOF, tried again after the Merger returns io.EOF
 	atEOF   bool  // the last call returned io.EOF
 	err     error // sticky: the first error a stream returned
+	losses  []Loss
+}
+
+// Loss is a gap in one stream: records its writer discarded (the buffer
+// was full) between two packets, as the later packet's events_discarded
+// says.
+type Loss struct {
+	File   string
+	CPU    uint32 // the stream's pCPU, as in [StreamTotals]
+	HasCPU bool
+	// After and Before bound the gap: the timestamp_end of the packet
+	// before it (0 for a stream's first packet) and the timestamp_begin
+	// of the packet after it, in cycles of the trace clock.
+	After, Before uint64
+	Count         uint64 // records lost
 }
 
 // mergeStream is one stream of a Merger.
@@ -42,6 +58,10 @@ type mergeStream struct {
 	hasID bool
 	rec   Record // its next record, when in the heap
 	own   bool   // the Merger opened r and closes it
+	// pktOff is the offset of the packet of its last record (-1 before
+	// any); pktEnd that packet's timestamp_end.
+	pktOff int64
+	pktEnd uint64
 }
 
 // StreamTotals are the figures of one stream of a [Merger].
@@ -85,7 +105,7 @@ func (m *Merger) Add(r *Reader) { m.add(r, false) }
 
 func (m *Merger) add(r *Reader, own bool) {
 	r.SetMode(m.mode)
-	s := &mergeStream{r: r, own: own}
+	s := &mergeStream{r: r, own: own, pktOff: -1}
 	s.cpu, s.hasID = StreamCPU(r.name)
 	m.streams = append(m.streams, s)
 	m.need = append(m.need, len(m.streams)-1)
@@ -133,6 +153,7 @@ func (m *Merger) NextInto(rec *Record) error {
 		err := s.r.NextInto(&s.rec)
 		switch {
 		case err == nil:
+			m.notePacket(s)
 			m.push(i)
 		case errors.Is(err, io.EOF):
 			if m.mode == Tail { // else the stream is done
@@ -153,6 +174,25 @@ func (m *Merger) NextInto(rec *Record) error {
 	m.need = append(m.need, i)
 	return nil
 }
+
+// notePacket notes a loss when s's last record opened a packet whose
+// events_discarded went up.
+func (m *Merger) notePacket(s *mergeStream) {
+	p, _ := s.r.Packet()
+	if p.Offset == s.pktOff {
+		return
+	}
+	if p.Discarded > 0 {
+		m.losses = append(m.losses, Loss{File: s.r.name, CPU: s.cpu, HasCPU: s.hasID, After: s.pktEnd, Before: p.TimestampBegin, Count: p.Discarded})
+	}
+	s.pktOff, s.pktEnd = p.Offset, p.TimestampEnd
+}
+
+// Losses returns the gaps where records were discarded, in the order the
+// Merger found them: each is found when the first record after it is
+// decoded, which is before that record is returned. A gap followed by no
+// record (a stream ending in a packet without any) is not seen.
+func (m *Merger) Losses() []Loss { return slices.Clone(m.losses) }
 
 // less orders streams by their pending record: timestamp, then stream.
 func (m *Merger) less(a, b int) bool {

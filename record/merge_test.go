@@ -267,3 +267,32 @@ func TestMergerTail(t *testing.T) {
 		t.Errorf("%d records after the end", len(got))
 	}
 }
+
+// TestMergerLosses: the gap before a packet whose events_discarded went
+// up is reported with the stream's pCPU and the bounding timestamps.
+func TestMergerLosses(t *testing.T) {
+	dir, bs := mergeTrace(t, 3, 20, 3)
+	tr, err := OpenTrace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tr.OpenMerger(Strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for {
+		if _, err := m.Next(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := bs[2]
+	last := len(b.pkts) - 1
+	prevEnd := b.recs[len(b.recs)-2].ts + 1 // ClosePacket(ts+1) of the packet before
+	want := []Loss{{File: tr.Streams[2], CPU: 2, HasCPU: true, After: prevEnd, Before: b.recs[len(b.recs)-1].ts - 5, Count: 7}}
+	if got := m.Losses(); !slices.Equal(got, want) || b.pkts[last].discarded != 7 {
+		t.Errorf("losses %+v, want %+v", got, want)
+	}
+}
