@@ -91,6 +91,7 @@ EXAMPLES:
 			t.dumpCommand(),
 			t.statsCommand(),
 			t.checkCommand(),
+			t.summaryCommand(),
 		},
 	}
 }
@@ -129,12 +130,15 @@ var errHelpShown = errors.New("help shown")
 
 // dirArg returns the one positional argument of a subcommand, the trace
 // directory. urfave/cli stops parsing flags at the first argument, but
-// "lttv-xen stats DIR --json" is how people type it: the boolean flags
-// after DIR are set here (every flag of lttv-xen is a boolean; a directory
-// whose name starts with '-' is given as ./-name).
+// "lttv-xen stats DIR --json" is how people type it: the flags after DIR
+// are set here, a boolean one alone or with =VALUE, another one with
+// =VALUE or the next argument as its value (a directory whose name starts
+// with '-' is given as ./-name).
 func dirArg(c *cli.Context) (string, error) {
 	var dirs []string
-	for _, a := range c.Args().Slice() {
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if len(a) < 2 || a[0] != '-' {
 			dirs = append(dirs, a)
 			continue
@@ -146,11 +150,18 @@ func dirArg(c *cli.Context) (string, error) {
 			}
 			return "", errHelpShown
 		}
-		if !hasVal {
-			val = "true"
-		}
-		if !isFlag(c.Command, flag) {
+		f := findFlag(c.Command, flag)
+		if f == nil {
 			return "", cmdline.Usagef("%s: flag provided but not defined: %s (see: %s --help)", c.Command.Name, a, c.Command.HelpName)
+		}
+		if _, isBool := f.(*cli.BoolFlag); !hasVal && isBool {
+			val = "true"
+		} else if !hasVal {
+			if i+1 == len(args) {
+				return "", cmdline.Usagef("%s: flag needs an argument: %s (see: %s --help)", c.Command.Name, a, c.Command.HelpName)
+			}
+			i++
+			val = args[i]
 		}
 		if err := c.Set(flag, val); err != nil {
 			return "", cmdline.Usagef("%s: %s: %v (see: %s --help)", c.Command.Name, a, err, c.Command.HelpName)
@@ -165,16 +176,16 @@ func dirArg(c *cli.Context) (string, error) {
 	return "", cmdline.Usagef("%s: unexpected argument %q after DIR %q (see: %s --help)", c.Command.Name, dirs[1], dirs[0], c.Command.HelpName)
 }
 
-// isFlag reports whether cmd has a flag called name.
-func isFlag(cmd *cli.Command, name string) bool {
+// findFlag returns cmd's flag called name, or nil.
+func findFlag(cmd *cli.Command, name string) cli.Flag {
 	for _, f := range cmd.Flags {
 		for _, n := range f.Names() {
 			if n == name {
-				return true
+				return f
 			}
 		}
 	}
-	return false
+	return nil
 }
 
 // action wraps a subcommand's action: it reads DIR (see [dirArg]) and maps
