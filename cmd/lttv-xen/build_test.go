@@ -185,9 +185,9 @@ func sampleTrace(tb testing.TB, n int) *traceBuilder {
 		case 0:
 			b.add("sched_switch", cpu, record.Uint(1), record.Uint(uint64(i%16)), record.Int(-1), record.Uint(3), record.Uint(4))
 		case 1:
-			b.add("hypercall_entry", cpu, record.Uint(uint64(i)), record.Uint(uint64(cpu)))
+			b.add("hypercall_entry", cpu, record.Uint(uint64(i%40)), record.Uint(uint64(cpu)))
 		case 2:
-			b.add("hypercall_exit", cpu, record.Uint(uint64(i)), record.Int(-int64(i)))
+			b.add("hypercall_exit", cpu, record.Uint(uint64(i%40)), record.Int(-int64(i)))
 		case 3:
 			b.add("printk", cpu, record.Str(`(XEN) say "hi"`+strings.Repeat("!", i%5)))
 		case 4:
