@@ -128,6 +128,10 @@ func (p *Replayer) Add(rec *record.Record) bool {
 	return true
 }
 
+// InWindow reports whether a record with timestamp ts (cycles of the trace
+// clock) is in the window; valid once a record has been added.
+func (p *Replayer) InWindow(ts uint64) bool { return p.first && p.span.contains(p.info.NS(ts)) }
+
 func (p *Replayer) cpu(id uint32) *cpuState {
 	c := p.cpus[id]
 	if c == nil {

@@ -52,6 +52,8 @@ type replayed struct {
 	losses []record.Loss
 	begin  uint64 // the window analysed, ns of the trace clock
 	end    uint64
+	// windowEvents counts the records in the window.
+	windowEvents uint64
 }
 
 // replay reads every stream of tr in mode, merged by timestamp, through an
@@ -80,7 +82,10 @@ func replay(dir string, tr *record.Trace, mode record.Mode, win analysis.Window,
 		}
 		last = rec.Timestamp
 		n++
-		p.Add(&rec) // past the window's end: read on all the same, for the streams' totals
+		// Past the window's end, read on all the same, for the streams' totals.
+		if p.Add(&rec) && p.InWindow(rec.Timestamp) {
+			res.windowEvents++
+		}
 	}
 	res.addMerger(m)
 	res.losses = m.Losses()

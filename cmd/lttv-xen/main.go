@@ -92,6 +92,7 @@ EXAMPLES:
 			t.statsCommand(),
 			t.checkCommand(),
 			t.summaryCommand(),
+			t.timelineCommand(),
 			t.exportCommand(),
 		},
 	}
