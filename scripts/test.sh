@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: vet, then every test with the race detector.
-# Installs babeltrace2 when it is missing and we are root (CI, fresh machines).
+# Installs babeltrace2 and chromium (the timeline page is tested in a real
+# browser) when they are missing and we are root (CI, fresh machines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,16 @@ if ! command -v babeltrace2 >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq babeltrace2 >/dev/null
   else
     echo "test.sh: babeltrace2 not found; tests that need it will skip" >&2
+  fi
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing chromium" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test.sh: chromium not found; the timeline's browser tests will skip" >&2
   fi
 fi
 
