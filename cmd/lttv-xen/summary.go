@@ -38,9 +38,9 @@ Every figure comes from the trace alone. Percentiles are nearest-rank.
 
 --json prints one JSON object:
    trace            DIR as given
-   begin_ns         the window, ns of the trace clock
-   end_ns
-   duration_ns
+   begin_ns         start of the window, ns of the trace clock
+   end_ns           its end (the last event's time without --end)
+   duration_ns      end_ns - begin_ns
    events           records in the window
    pcpus            array: cpu, events, sched_switches, busy_ns, idle_ns,
                     offline_ns, unknown_ns
