@@ -53,7 +53,13 @@ func knownTrace(t *testing.T) *streamsBuilder {
 func summaryJSON(t *testing.T, args ...string) analysis.Summary {
 	t.Helper()
 	r := run(t, append([]string{"summary", "--json"}, args...)...)
-	r.wantOK(t)
+	if slices.Contains(args, "--salvage") {
+		if r.code != 0 {
+			t.Fatalf("exit %d", r.code)
+		}
+	} else {
+		r.wantOK(t)
+	}
 	var got analysis.Summary
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatal(err)
@@ -209,5 +215,25 @@ func TestSummaryBadInput(t *testing.T) {
 	got := summaryJSON(t, b.write())
 	if got.Events != 2 || len(got.Domains) != 0 || len(got.IRQs) != 1 || got.PCPUs[0].UnknownNS != got.DurationNS {
 		t.Errorf("summary of a trace without sched_switch: %+v", got)
+	}
+}
+
+// TestSummarySalvage: on a damaged trace summary stops at the damage;
+// with --salvage it sums up the events that can be recovered, labelled
+// PARTIAL, and reports the damage on stderr.
+func TestSummarySalvage(t *testing.T) {
+	b := sampleTrace(t, 600)
+	d := damages(t, b)[0]
+	dir, file := writeDamaged(b, d.stream)
+	r := run(t, "summary", dir)
+	r.wantFail(t, cmdline.ExitError, file+": offset ")
+
+	got := summaryJSON(t, "--salvage", dir)
+	if got.Events != uint64(len(d.recovered)) || got.SkippedBytes != d.skipped {
+		t.Errorf("summary --salvage: %d events, %d bytes skipped; want %d and %d", got.Events, got.SkippedBytes, len(d.recovered), d.skipped)
+	}
+	r = run(t, "summary", "--salvage", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "PARTIAL   damaged trace: ") || !strings.Contains(r.stderr, name+": salvage: "+file) {
+		t.Errorf("summary --salvage: exit %d, want 0, a PARTIAL line and the damage on stderr", r.code)
 	}
 }
