@@ -149,6 +149,9 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if st.State == wire.StateNone {
 		row("state", "none (no trace: make one with lttctl-xen create)")
 		row("cpus online", "%s", cpus(st))
+		if st.Clock != "" {
+			row("clock", "%s", st.Clock)
+		}
 		return tw.Flush()
 	}
 	row("state", "%s", st.State)
