@@ -31,17 +31,18 @@ func mergeTrace(t *testing.T, nStreams, rounds int, start uint64) (string, []*st
 	var bs []*streamBuilder
 	for cpu := range nStreams {
 		b := newStreamBuilder(4096)
+		b.cpu = uint32(cpu)
 		b.ts = 1000 + uint64(cpu)*start
 		for k := range rounds {
 			for _, e := range tab.Events() {
-				b.add(e, uint32(cpu), sampleValues(e, k+cpu))
+				b.add(e, sampleValues(e, k+cpu))
 			}
 		}
 		// Stream 2 loses records twice: its totals must say so.
 		if cpu == 2 {
 			b.flush()
 			b.discarded += 7
-			b.add(tab.Events()[0], uint32(cpu), sampleValues(tab.Events()[0], 0))
+			b.add(tab.Events()[0], sampleValues(tab.Events()[0], 0))
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("channel0_%d", cpu)), b.bytes(), 0o644); err != nil {
 			t.Fatal(err)

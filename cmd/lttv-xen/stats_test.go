@@ -167,7 +167,7 @@ per pCPU:
 
 per stream:
    file        pCPU  packets  events  lost
-   channel0_0     0        2      11     3
+   channel0_0     0        5      11     3
 `
 	if r.stdout != want {
 		t.Errorf("stats printed\n%s\nwant\n%s", r.stdout, want)
