@@ -12,11 +12,20 @@ import (
 // returns the page's data, aggregated so that a trace of any size gives a
 // page of bounded size (see [Limits]).
 type Timeline struct {
+	lim        Limits
 	begin, end uint64
 	who        []Who
 	whoIndex   map[vcpuKey]int
 	lanes      map[uint32]*lane
 	kinds      map[*record.Event]kind
+	// Marks are kept one by one up to lim.Marks; past that, as counts per
+	// lane, kind and bin of binW ns (dense), the bins doubling in width
+	// whenever the trace outgrows 2×lim.Bins of them, so that memory stays
+	// bounded however long the trace.
+	nMarks int
+	dense  bool
+	binW   uint64
+	ops    map[uint64]bool // hypercall ops seen
 }
 
 // Who is a vCPU that ran, as the page names and colours it.
@@ -31,6 +40,7 @@ type Who struct {
 type lane struct {
 	runs    []run
 	marks   []mark
+	density [numMarkKinds][]uint32 // dense mode: marks per bin of binW
 	offline [][2]uint64
 	lost    []lostGap
 }
@@ -57,9 +67,70 @@ type mark struct {
 
 type lostGap struct{ b, e, count uint64 }
 
-// NewTimeline returns an empty Timeline.
-func NewTimeline() *Timeline {
-	return &Timeline{whoIndex: make(map[vcpuKey]int), lanes: make(map[uint32]*lane), kinds: make(map[*record.Event]kind)}
+// NewTimeline returns an empty Timeline whose page will hold at most what
+// lim allows.
+func NewTimeline(lim Limits) *Timeline {
+	return &Timeline{lim: lim, ops: make(map[uint64]bool), whoIndex: make(map[vcpuKey]int), lanes: make(map[uint32]*lane), kinds: make(map[*record.Event]kind)}
+}
+
+// addMark adds m to cpu's lane: one by one, or counted in its bin once
+// there are too many.
+func (tl *Timeline) addMark(cpu uint32, m mark) {
+	l := tl.lane(cpu)
+	if !tl.dense {
+		l.marks = append(l.marks, m)
+		if tl.nMarks++; tl.nMarks > tl.lim.Marks {
+			tl.densify()
+		}
+		return
+	}
+	tl.count(l, m)
+}
+
+// densify turns every lane's marks into counts per bin.
+func (tl *Timeline) densify() {
+	var last uint64
+	for _, l := range tl.lanes {
+		for _, m := range l.marks {
+			last = max(last, m.t)
+		}
+	}
+	tl.dense = true
+	tl.binW = max(1, (last+1+uint64(tl.lim.Bins)-1)/uint64(tl.lim.Bins))
+	for _, l := range tl.lanes {
+		for _, m := range l.marks {
+			tl.count(l, m)
+		}
+		l.marks = nil
+	}
+}
+
+// count counts m in its bin, doubling the bins' width while m is past
+// 2×lim.Bins of them.
+func (tl *Timeline) count(l *lane, m mark) {
+	i := m.t / tl.binW
+	for i >= 2*uint64(tl.lim.Bins) {
+		tl.binW *= 2
+		i /= 2
+		for _, ll := range tl.lanes {
+			for k, d := range ll.density {
+				for j := range d {
+					if j%2 == 0 {
+						d[j/2] = d[j]
+					} else {
+						d[j/2] += d[j]
+					}
+				}
+				ll.density[k] = d[:(len(d)+1)/2]
+			}
+		}
+	}
+	d := l.density[m.kind]
+	if int(i) >= len(d) {
+		d = append(d, make([]uint32, int(i)+1-len(d))...)
+	}
+	d[i]++
+	l.density[m.kind] = d
 }
 
 func (tl *Timeline) lane(cpu uint32) *lane {
@@ -80,7 +151,7 @@ func (tl *Timeline) Record(rec *record.Record, t uint64) {
 	if t < tl.begin {
 		return
 	}
-	l := tl.lane(rec.CPU)
+	tl.lane(rec.CPU) // the lane exists even with nothing drawn on it
 	k, ok := tl.kinds[rec.Event]
 	if !ok {
 		k = kindOf(rec.Event)
@@ -88,7 +159,7 @@ func (tl *Timeline) Record(rec *record.Record, t uint64) {
 	}
 	if k.id == kPageFault {
 		v := func(i int) uint64 { return rec.Values[k.f[i]].U }
-		l.marks = append(l.marks, mark{t: t - tl.begin, kind: MarkPageFault, arg: v(2), arg2: v(0)<<16 | v(1)&0xffff})
+		tl.addMark(rec.CPU, mark{t: t - tl.begin, kind: MarkPageFault, arg: v(2), arg2: v(0)<<16 | v(1)&0xffff})
 	}
 }
 
@@ -112,13 +183,14 @@ func (tl *Timeline) Run(cpu uint32, dom, vcpu uint16, b, e uint64) {
 // Call implements [Handler].
 func (tl *Timeline) Call(cpu uint32, op uint64, b, e uint64) {
 	b = max(b, tl.begin)
-	tl.lane(cpu).marks = append(tl.lane(cpu).marks, mark{t: b - tl.begin, dur: e - b, kind: MarkHypercall, arg: op})
+	tl.addMark(cpu, mark{t: b - tl.begin, dur: e - b, kind: MarkHypercall, arg: op})
+	tl.ops[op] = true
 }
 
 // IRQ implements [Handler].
 func (tl *Timeline) IRQ(cpu uint32, irq uint32, vector uint8, b, e uint64) {
 	b = max(b, tl.begin)
-	tl.lane(cpu).marks = append(tl.lane(cpu).marks, mark{t: b - tl.begin, dur: e - b, kind: MarkIRQ, arg: uint64(irq), arg2: uint64(vector)})
+	tl.addMark(cpu, mark{t: b - tl.begin, dur: e - b, kind: MarkIRQ, arg: uint64(irq), arg2: uint64(vector)})
 }
 
 // Offline implements [Handler].

@@ -5,7 +5,7 @@ import "slices"
 // Limits bound what a timeline page holds, whatever the trace's size:
 // beyond Runs vCPU runs (all pCPUs together) the runs are aggregated into
 // time bins, each showing the vCPU that ran most of it; beyond Marks
-// marks, the marks become a density strip of Bins bins per pCPU.
+// marks, the marks become a density strip of Bins to 2×Bins bins per pCPU.
 type Limits struct {
 	Runs, Marks, Bins int
 }
@@ -47,8 +47,9 @@ type LaneData struct {
 }
 
 // Data returns the page's data, end being the end of the window a
-// [Replayer.Finish] returned, aggregated within lim.
-func (tl *Timeline) Data(title, beginWall string, events, end uint64, lim Limits) TimelineData {
+// [Replayer.Finish] returned, aggregated within the Timeline's limits.
+func (tl *Timeline) Data(title, beginWall string, events, end uint64) TimelineData {
+	lim := tl.lim
 	d := TimelineData{
 		Title: title, BeginWall: beginWall, DurationNS: end - min(end, tl.begin), Events: events,
 		Who: slices.Clone(tl.who), Kinds: []string{"hypercall", "irq", "page_fault"}, Hypercalls: map[uint64]string{},
@@ -57,17 +58,19 @@ func (tl *Timeline) Data(title, beginWall string, events, end uint64, lim Limits
 		d.Who = []Who{}
 	}
 	cpus := tl.sortedCPUs()
-	var nRuns, nMarks int
+	var nRuns int
 	for _, c := range cpus {
 		nRuns += len(tl.lanes[c].runs)
-		nMarks += len(tl.lanes[c].marks)
 	}
 	n := uint64(max(1, len(cpus)))
 	if nRuns > lim.Runs {
 		d.RunsBinNS = max(1, (d.DurationNS*n+uint64(lim.Runs)-1)/uint64(lim.Runs))
 	}
-	if nMarks > lim.Marks {
-		d.MarksBinNS = max(1, (d.DurationNS+uint64(lim.Bins)-1)/uint64(lim.Bins))
+	if tl.dense {
+		d.MarksBinNS = tl.binW
+	}
+	for op := range tl.ops {
+		d.Hypercalls[op] = HypercallLabel(op)
 	}
 	for _, c := range cpus {
 		l := tl.lanes[c]
@@ -81,25 +84,19 @@ func (tl *Timeline) Data(title, beginWall string, events, end uint64, lim Limits
 		} else {
 			ld.Runs = binRuns(l.runs, d.RunsBinNS, len(d.Who))
 		}
-		slices.SortFunc(l.marks, func(a, b mark) int { return cmpU(a.t, b.t) })
-		for _, m := range l.marks {
-			if m.kind == MarkHypercall {
-				d.Hypercalls[m.arg] = HypercallLabel(m.arg)
-			}
-		}
 		if d.MarksBinNS == 0 {
+			slices.SortFunc(l.marks, func(a, b mark) int { return cmpU(a.t, b.t) })
 			var prev uint64
 			for _, m := range l.marks {
 				ld.Marks = append(ld.Marks, m.t-prev, m.dur, uint64(m.kind), m.arg, m.arg2)
 				prev = m.t
 			}
 		} else {
-			bins := int(d.DurationNS/d.MarksBinNS) + 1
-			for range numMarkKinds {
-				ld.Density = append(ld.Density, make([]uint32, bins))
-			}
-			for _, m := range l.marks {
-				ld.Density[m.kind][min(bins-1, int(m.t/d.MarksBinNS))]++
+			for k := range numMarkKinds {
+				ld.Density = append(ld.Density, l.density[k])
+				if ld.Density[k] == nil {
+					ld.Density[k] = []uint32{}
+				}
 			}
 		}
 		var prev uint64

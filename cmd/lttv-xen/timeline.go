@@ -65,7 +65,7 @@ func (t *tool) timeline(c *cli.Context, dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	tl := analysis.NewTimeline()
+	tl := analysis.NewTimeline(analysis.DefaultLimits)
 	res, err := replay(dir, tr, readMode(c.Bool("salvage")), win, tl)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (t *tool) timeline(c *cli.Context, dir string) (err error) {
 	if res.damaged() {
 		title += fmt.Sprintf(" PARTIAL: damaged, %s skipped", plural(uint64(res.SkippedBytes), "byte"))
 	}
-	d := tl.Data(title, nsWall(tr.Info, res.begin).Format(timeLayout), res.windowEvents, res.end, analysis.DefaultLimits)
+	d := tl.Data(title, nsWall(tr.Info, res.begin).Format(timeLayout), res.windowEvents, res.end)
 	f, err := createOutput(out)
 	if err != nil {
 		return err
