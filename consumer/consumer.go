@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/poller"
+	"github.com/lttng-xen/lttng-xen/internal/sockwait"
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -71,8 +73,8 @@ type Consumer struct {
 	sbSize  uint64
 	wake    int // wakeup descriptor (non-blocking), -1 if none
 	wakeF   *os.File
-	stop    int           // eventfd written by Stop
-	streams []*streamFile // by pCPU; nil until the stream's first packet
+	poll    *poller.Poller // woken by Stop
+	streams []*streamFile  // by pCPU; nil until the stream's first packet
 	metaVer uint64
 	stats   Stats
 	iov     [][]byte
@@ -88,15 +90,15 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1, stop: -1}
+	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1}
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
-	if c.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+	if c.poll, err = poller.New(); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("eventfd: %w", err)
+		return nil, err
 	}
 	c.setConn(conn)
 	// Map first: a consumer refused (another holds the role) writes nothing,
@@ -206,15 +208,10 @@ func (c *Consumer) writeMetadata() error {
 
 // Stop asks Run to write what is delivered and return. Safe from any
 // goroutine (a signal handler's).
-func (c *Consumer) Stop() { _, _ = unix.Write(c.stop, oneEvent) }
-
-var oneEvent = []byte{1, 0, 0, 0, 0, 0, 0, 0}
+func (c *Consumer) Stop() { c.poll.Wake() }
 
 // errHangup: dom0 closed the connection (internal to Run).
 var errHangup = errors.New("dom0 closed the connection")
-
-// errStopped: Stop was called while waiting for dom0 (internal to Run).
-var errStopped = errors.New("stopped")
 
 // Run consumes until the trace is destroyed (nil), Stop is called (nil),
 // or something fails. When dom0 goes away it writes what is delivered,
@@ -239,7 +236,7 @@ func (c *Consumer) Run() error {
 		}
 		werr := c.writeReady()
 		switch {
-		case errors.Is(err, errStopped):
+		case errors.Is(err, sockwait.ErrStopped):
 			return werr
 		case werr == nil && c.ctrl.State() == shm.StateDestroyed:
 			return nil
@@ -256,8 +253,8 @@ func (c *Consumer) Run() error {
 //  4. if the state loaded in 2 was "destroyed", every packet has been
 //     delivered before it (the producer publishes the state after its final
 //     flush) and written in 3: done;
-//  5. poll(2) the wakeup descriptor, dom0's connection and the stop
-//     eventfd, with no timeout.
+//  5. poll(2) the wakeup descriptor and dom0's connection (and the
+//     poller's stop eventfd), with no timeout.
 //
 // A delivery after 1 either is seen in 3 or makes the descriptor readable
 // for 5: drain, check, then sleep. It returns errHangup when dom0 closes
@@ -266,7 +263,6 @@ func (c *Consumer) consume() error {
 	pfd := []unix.PollFd{
 		{Fd: int32(c.wake), Events: unix.POLLIN},
 		{Fd: int32(c.connFD), Events: unix.POLLRDHUP},
-		{Fd: int32(c.stop), Events: unix.POLLIN},
 	}
 	for {
 		c.drainWakeup()
@@ -277,14 +273,12 @@ func (c *Consumer) consume() error {
 		if state == shm.StateDestroyed {
 			return nil
 		}
-		if _, err := unix.Poll(pfd, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("poll: %w", err)
+		stopped, err := c.poll.Wait(pfd, -1)
+		if err != nil {
+			return err
 		}
 		c.stats.Wakeups++
-		if pfd[2].Revents != 0 {
+		if stopped {
 			return c.writeReady()
 		}
 		if pfd[1].Revents != 0 {
@@ -353,9 +347,8 @@ func (c *Consumer) Close() error {
 		}
 	}
 	c.dropConn()
-	if c.stop >= 0 {
-		unix.Close(c.stop)
-		c.stop = -1
+	if c.poll != nil {
+		c.poll.Close()
 	}
 	c.ring = nil
 	errs = append(errs, c.bufMap.Close(), c.consMap.Close(), c.ctrlMap.Close())

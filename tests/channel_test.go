@@ -204,3 +204,42 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// The rings of pCPUs that never come online cost no memory: 64 possible
+// pCPUs of 8 MiB each is a 512 MiB buffer memfd, but only the online
+// pCPU's ring is ever written, so the hypervisor's and lttd-xen's resident
+// shared memory stay near one ring's 8 MiB.
+func TestChannelOfflineRingsCostNothing(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	hv, _ := s.startDaemons([]string{"--cpus", "1", "--max-cpus", "64", "--rate", "0"})
+	s.ctl("create", "--subbuf-size", "1MiB", "--num-subbuf", "8")
+	out := filepath.Join(t.TempDir(), "trace")
+	lttd := s.startConsumer(out)
+	s.ctl("start")
+	time.Sleep(300 * time.Millisecond)
+	for _, d := range []*daemon{hv, lttd} {
+		if kib := rssShmemKiB(t, d.cmd.Process.Pid); kib > 24<<10 {
+			t.Errorf("%s has %d KiB of shared memory resident; one ring is 8 MiB, the 64 possible are 512 MiB", d.name, kib)
+		}
+	}
+	s.ctl("destroy")
+	if code := s.wait(lttd, 30*time.Second); code != 0 {
+		t.Fatalf("lttd-xen exit %d", code)
+	}
+}
+
+// rssShmemKiB reads RssShmem from /proc/PID/status.
+func rssShmemKiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^RssShmem:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no RssShmem in /proc/%d/status", pid)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
