@@ -1,9 +1,7 @@
 package relayd
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -132,35 +130,94 @@ func dial(t *testing.T, u URL, info SessionInfo) *Session {
 	return s
 }
 
-var _ = bufio.NewReader
-var _ = errors.Is
 
-func TestExperiment(t *testing.T) {
-	r := startRelay(t)
-	tr := newTestTrace(t, 2)
-	s := dial(t, r.url(t), SessionInfo{Name: "exp", Hostname: "xenhost", TraceUUID: testUUID, LiveTimer: time.Second})
-	if err := s.SendMetadata(tr.metadata(t)); err != nil {
-		t.Fatal(err)
+// babeltrace runs babeltrace2 on a trace directory and returns its output
+// lines; it fails the test on a non-zero exit or anything on stderr.
+func babeltrace(t *testing.T, dir string) []string {
+	t.Helper()
+	bin := testenv.Babeltrace(t)
+	var stdout, stderr strings.Builder
+	cmd := exec.Command(bin, dir)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+		t.Fatalf("babeltrace2 %s: %v\n%s", dir, err, stderr.String())
 	}
-	streams := make([]*Stream, 2)
+	return strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+}
+
+// addStreams adds channel0_0 .. channel0_{n-1}.
+func addStreams(t *testing.T, s *Session, n int) []*Stream {
+	t.Helper()
+	streams := make([]*Stream, n)
 	for i := range streams {
 		var err error
 		if streams[i], err = s.AddStream(fmt.Sprintf("channel0_%d", i), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return streams
+}
+
+// TestStreamToRelay streams a four-stream trace, with an event type
+// registered half way and its metadata appended, and checks that the
+// relay's copy holds exactly the events sent.
+func TestStreamToRelay(t *testing.T) {
+	testenv.Babeltrace(t)
+	r := startRelay(t)
+	const cpus = 4
+	tr := newTestTrace(t, cpus)
+	s := dial(t, r.url(t), SessionInfo{Name: "offline", Hostname: "xenhost", TraceUUID: testUUID})
+	if err := s.SendMetadata(tr.metadata(t)); err != nil {
+		t.Fatal(err)
+	}
+	streams := addStreams(t, s, cpus)
 	if err := s.StreamsSent(); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 300 {
-		tr.add(t, i%2, i)
+	for i := range 3000 {
+		tr.add(t, i%cpus, i)
+	}
+	tr.sendAll(t, streams)
+	for i := range 500 {
+		tr.addLate(t, (i*7)%cpus, i)
+		tr.add(t, i%cpus, 3000+i)
+	}
+	// The metadata grows before any record of the new type is sent, as
+	// the consumer does when the metadata version changes.
+	if err := s.SendMetadata(tr.metadata(t)); err != nil {
+		t.Fatal(err)
 	}
 	tr.sendAll(t, streams)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := exec.Command("find", r.out, "-ls").CombinedOutput()
-	t.Logf("%s", out)
-	bt, err := exec.Command("babeltrace2", filepath.Join(r.out, s.TracePath())).CombinedOutput()
-	t.Logf("%v\n%s", err, bt)
+	var packets uint64
+	for _, st := range streams {
+		p, b := st.Sent()
+		if b != p*testPacketSize {
+			t.Errorf("%s: %d bytes in %d packets", st.Name(), b, p)
+		}
+		packets += p
+	}
+	if want := tr.seq[0] + tr.seq[1] + tr.seq[2] + tr.seq[3]; packets != want {
+		t.Errorf("streams count %d packets sent, want %d", packets, want)
+	}
+
+	dir := filepath.Join(r.out, s.TracePath())
+	if s.TracePath() != "xenhost/offline" {
+		t.Errorf("trace path %q, want xenhost/offline", s.TracePath())
+	}
+	for i := range cpus {
+		fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf("channel0_%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(tr.seq[i]) * testPacketSize; fi.Size() != want {
+			t.Errorf("channel0_%d is %d bytes, want %d (whole packets)", i, fi.Size(), want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "index", fmt.Sprintf("channel0_%d.idx", i))); err != nil {
+			t.Errorf("relay wrote no index: %v", err)
+		}
+	}
+	checkEvents(t, babeltrace(t, dir), tr.want)
 }

@@ -2,6 +2,7 @@ package relayd
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/lttng-xen/lttng-xen/record"
@@ -30,7 +31,7 @@ type testTrace struct {
 	open    []*openPacket
 	pending [][]sentPacket // closed packets not yet sent, per stream
 	seq     []uint64
-	events  int // records added
+	want    []string // each record as babeltrace2 prints it after the hostname
 }
 
 type openPacket struct {
@@ -64,6 +65,7 @@ func (tr *testTrace) metadata(t *testing.T) []byte {
 func (tr *testTrace) add(t *testing.T, cpu, n int) {
 	t.Helper()
 	tr.addEvent(t, cpu, "hypercall_entry", record.Uint(uint64(n)), record.Uint(uint64(cpu)))
+	tr.want = append(tr.want, fmt.Sprintf("hypercall_entry: { cpu_id = %d }, { op = %d, vcpu = %d }", cpu, n, cpu))
 }
 
 func (tr *testTrace) addEvent(t *testing.T, cpu int, name string, vals ...record.Value) {
@@ -86,7 +88,6 @@ func (tr *testTrace) addEvent(t *testing.T, cpu int, name string, vals ...record
 	}
 	p.off = record.AlignUp(p.off, record.RecordAlign)
 	p.off += e.Encode(p.pkt[p.off:], tr.ts, uint32(cpu), vals)
-	tr.events++
 }
 
 // flush closes cpu's open packet, if any.
@@ -123,4 +124,65 @@ func (tr *testTrace) sendAll(t *testing.T, streams []*Stream) {
 	}
 }
 
-var _ = fmt.Sprint
+
+// emptyPacket returns a packet of cpu's stream holding no event, from the
+// current time: what a live timer sends for a stream idle from the start.
+func (tr *testTrace) emptyPacket(cpu int) sentPacket {
+	tr.flush(cpu)
+	pkt := make([]byte, testPacketSize)
+	record.OpenPacket(pkt, tr.info.UUID, record.StreamID, tr.seq[cpu], tr.ts)
+	record.ClosePacket(pkt, tr.ts, record.PacketHeaderSize, 0)
+	p := sentPacket{pkt: pkt, idx: PacketIndex{
+		ContentSize:      record.PacketHeaderSize,
+		TimestampBegin:   tr.ts,
+		TimestampEnd:     tr.ts,
+		StreamID:         record.StreamID,
+		StreamInstanceID: uint64(cpu),
+		PacketSeqNum:     tr.seq[cpu],
+	}}
+	tr.seq[cpu]++
+	return p
+}
+
+// addLate appends late_event(n), an event type registered after the
+// metadata was first sent, to cpu's stream.
+func (tr *testTrace) addLate(t *testing.T, cpu, n int) {
+	t.Helper()
+	if _, ok := tr.tab.ByName("late_event"); !ok {
+		if _, _, err := tr.tab.AddDecl("late_event(u32 n, string note)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.addEvent(t, cpu, "late_event", record.Uint(uint64(n)), record.Str("added while streaming"))
+	tr.want = append(tr.want, fmt.Sprintf(`late_event: { cpu_id = %d }, { n = %d, note = "added while streaming" }`, cpu, n))
+}
+
+// checkEvents checks that lines (babeltrace2's output) hold exactly the
+// records of want, each once, in any order.
+func checkEvents(t *testing.T, lines []string, want []string) {
+	t.Helper()
+	left := make(map[string]int, len(want))
+	for _, w := range want {
+		left[w]++
+	}
+	for _, l := range lines {
+		_, ev, ok := strings.Cut(l, " xenhost ")
+		if !ok || left[ev] == 0 {
+			t.Errorf("unexpected line %q", l)
+			continue
+		}
+		left[ev]--
+	}
+	missing := 0
+	for w, n := range left {
+		if n > 0 {
+			if missing < 5 {
+				t.Errorf("missing %q", w)
+			}
+			missing += n
+		}
+	}
+	if len(lines) != len(want) || missing > 0 {
+		t.Fatalf("babeltrace2 printed %d events, want %d (%d missing)", len(lines), len(want), missing)
+	}
+}
