@@ -104,16 +104,39 @@ func (st *Stream) SendPacket(pkt []byte, idx PacketIndex) error {
 // SendBeacon tells live readers that the stream has no packet up to
 // timestamp tsEnd (clock cycles), so they can go on with the other
 // streams instead of waiting for this one: LTTng's live beacon, an index
-// with no packet. The relay takes a beacon only from a stream that has
-// sent at least one packet: a stream idle from the start needs an empty
-// packet (header and context only) instead.
-func (st *Stream) SendBeacon(tsEnd uint64) error {
+// with no packet. A live consumer sends one for every idle stream at each
+// live timer period, with the clock read for that stream.
+//
+// The relay takes a beacon only from a stream whose packets it has all
+// written; SendBeacon first asks it (data pending) and sends nothing when
+// the stream's last packet is still on its way: it returns false, and the
+// next period's beacon will do. A stream that has never sent a packet
+// cannot send a beacon (ErrInvalid): send it an empty packet (header and
+// context, no event) instead.
+func (st *Stream) SendBeacon(tsEnd uint64) (sent bool, err error) {
 	s := st.s
 	op := fmt.Sprintf("send beacon on %q", st.name)
+	s.dataMu.Lock()
+	last := st.nextSeq - 1
+	s.dataMu.Unlock()
+	if last == noSeq {
+		return false, s.errorf("%s: %w: the stream has sent no packet yet (send an empty packet)", op, ErrInvalid)
+	}
 	s.ctrlMu.Lock()
 	defer s.ctrlMu.Unlock()
 	if err := s.usable(op); err != nil {
-		return err
+		return false, err
+	}
+	reply, err := s.roundTrip(op+": data pending", cmdDataPending, streamSeq{StreamID: st.handle, LastSeq: last}.encode(), genericReplySize)
+	if err != nil {
+		return false, err
+	}
+	switch pending, _ := decodeGeneric(reply); pending {
+	case 0:
+	case 1:
+		return false, nil
+	default:
+		return false, s.fail(s.errorf("%s: data pending: %w with %s", op, ErrRefused, codeName(pending)))
 	}
 	x := index{
 		RelayStreamID:    st.handle,
@@ -122,7 +145,10 @@ func (st *Stream) SendBeacon(tsEnd uint64) error {
 		StreamID:         st.streamID,
 		StreamInstanceID: st.instanceID,
 	}
-	return s.genericLocked(op, cmdSendIndex, x.encode())
+	if err := s.genericLocked(op, cmdSendIndex, x.encode()); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // isReset reports a connection the peer reset or whose pipe broke.
