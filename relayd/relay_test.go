@@ -130,7 +130,6 @@ func dial(t *testing.T, u URL, info SessionInfo) *Session {
 	return s
 }
 
-
 // babeltrace runs babeltrace2 on a trace directory and returns its output
 // lines; it fails the test on a non-zero exit or anything on stderr.
 func babeltrace(t *testing.T, dir string) []string {

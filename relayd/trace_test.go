@@ -124,7 +124,6 @@ func (tr *testTrace) sendAll(t *testing.T, streams []*Stream) {
 	}
 }
 
-
 // emptyPacket returns a packet of cpu's stream holding no event, from the
 // current time: what a live timer sends for a stream idle from the start.
 func (tr *testTrace) emptyPacket(cpu int) sentPacket {
