@@ -2,6 +2,7 @@ package relayd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -219,4 +220,71 @@ func TestStreamToRelay(t *testing.T) {
 		}
 	}
 	checkEvents(t, babeltrace(t, dir), tr.want)
+}
+
+// wantOneLine checks that err is one line holding every one of want.
+func wantOneLine(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one holding %q", want)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+}
+
+// TestRelayKilled kills the relay mid-trace: the next packet fails with an
+// error naming the relay, every later call fails at once with ErrBroken,
+// and nothing hangs.
+func TestRelayKilled(t *testing.T) {
+	r := startRelay(t)
+	tr := newTestTrace(t, 1)
+	u := r.url(t)
+	s := dial(t, u, SessionInfo{Name: "killed", Hostname: "xenhost", TraceUUID: testUUID, Timeout: 5 * time.Second})
+	if err := s.SendMetadata(tr.metadata(t)); err != nil {
+		t.Fatal(err)
+	}
+	streams := addStreams(t, s, 1)
+	for i := range 500 {
+		tr.add(t, 0, i)
+	}
+	tr.sendAll(t, streams)
+	r.kill()
+
+	for i := range 1000 {
+		tr.add(t, 0, i)
+	}
+	tr.flush(0)
+	var err error
+	for _, p := range tr.pending[0] {
+		if err = streams[0].SendPacket(p.pkt, p.idx); err != nil {
+			break
+		}
+	}
+	t.Logf("first error: %v", err)
+	wantOneLine(t, err, u.String(), "send packet on \"channel0_0\"")
+	if !errors.Is(err, ErrPeerClosed) {
+		t.Errorf("error %v is not ErrPeerClosed", err)
+	}
+	p := tr.pending[0][0]
+	err2 := streams[0].SendPacket(p.pkt, p.idx)
+	if !errors.Is(err2, ErrBroken) {
+		t.Errorf("packet after the failure: %v, want ErrBroken", err2)
+	}
+	wantOneLine(t, err2, u.String(), err.Error())
+	if err := s.Close(); !errors.Is(err, ErrBroken) {
+		t.Errorf("Close: %v, want ErrBroken", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := s.SendMetadata(nil); !errors.Is(err, ErrBroken) {
+		t.Errorf("SendMetadata after Close: %v", err)
+	}
 }

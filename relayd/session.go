@@ -71,7 +71,7 @@ type Session struct {
 // Dial connects to the relay at u, negotiates the protocol version,
 // creates the session described by info and adds its metadata stream. ctx
 // bounds the whole dial; every later operation has info.Timeout.
-func Dial(ctx context.Context, u URL, info SessionInfo) (_ *Session, err error) {
+func Dial(ctx context.Context, u URL, info SessionInfo) (sess *Session, err error) {
 	if u.IsFile() {
 		return nil, fmt.Errorf("relayd %s: %w: a file:// URL is a directory, not a relay", u, ErrInvalid)
 	}
@@ -114,8 +114,9 @@ func Dial(ctx context.Context, u URL, info SessionInfo) (_ *Session, err error) 
 	// connections, which fails the command in progress.
 	stop := context.AfterFunc(ctx, s.closeConns)
 	defer func() {
-		if !stop() && err == nil {
-			err = s.errorf("dial: %w", ctx.Err())
+		if !stop() {
+			// Whatever failed, it failed because ctx ended.
+			sess, err = nil, s.errorf("dial: %w", context.Cause(ctx))
 		}
 	}()
 
