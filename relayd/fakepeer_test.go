@@ -37,12 +37,7 @@ func newFakePeer(t *testing.T, ctrl, data func(net.Conn)) *fakePeer {
 	t.Cleanup(func() {
 		lc.Close()
 		ld.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
+		p.close()
 	})
 	return p
 }
@@ -53,6 +48,12 @@ func (p *fakePeer) listen(t *testing.T, handle func(net.Conn)) net.Listener {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.serve(l, handle)
+	return l
+}
+
+// serve runs handle on every connection l accepts, until l is closed.
+func (p *fakePeer) serve(l net.Listener, handle func(net.Conn)) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -72,7 +73,17 @@ func (p *fakePeer) listen(t *testing.T, handle func(net.Conn)) net.Listener {
 			}()
 		}
 	}()
-	return l
+}
+
+// close closes every connection and waits for the handlers; the
+// listeners must be closed first.
+func (p *fakePeer) close() {
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
 }
 
 // readCommand reads one control command; ok is false at end of input.
