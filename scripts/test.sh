@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: vet, then every test with the race detector.
-# Installs babeltrace2 when it is missing and we are root (CI, fresh machines).
+# Installs babeltrace2 and lttng-tools when they are missing and we are root
+# (CI, fresh machines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,17 @@ if ! command -v babeltrace2 >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq babeltrace2 >/dev/null
   else
     echo "test.sh: babeltrace2 not found; tests that need it will skip" >&2
+  fi
+fi
+
+# lttng-tools brings lttng-relayd, which the relayd package's tests stream to.
+if ! command -v lttng-relayd >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing lttng-tools (lttng-relayd)" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lttng-tools >/dev/null
+  else
+    echo "test.sh: lttng-relayd not found; tests that need it will skip" >&2
   fi
 fi
 
