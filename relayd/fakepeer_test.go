@@ -224,3 +224,156 @@ func TestDialBadInfo(t *testing.T) {
 		t.Errorf("file URL: %v", err)
 	}
 }
+
+// TestSessionMisuse checks the arguments and states a session refuses,
+// against a fake relay that accepts everything.
+func TestSessionMisuse(t *testing.T) {
+	p := newFakePeer(t, relayLike(version{2, 13}, codeOK), nil)
+	s, err := Dial(context.Background(), p.u, SessionInfo{Name: "s", Hostname: "h", TraceUUID: testUUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ID() != 7 || s.TracePath() != "h/s" || s.URL() != p.u {
+		t.Errorf("session id %d, path %q, url %v", s.ID(), s.TracePath(), s.URL())
+	}
+	for _, name := range []string{"", "metadata", "a/b", ".."} {
+		if _, err := s.AddStream(name, 0); !errors.Is(err, ErrInvalid) {
+			t.Errorf("AddStream(%q): %v, want ErrInvalid", name, err)
+		}
+	}
+	st, err := s.AddStream("channel0_0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt := make([]byte, 4096)
+	for _, idx := range []PacketIndex{{ContentSize: 0}, {ContentSize: 4097}} {
+		err := st.SendPacket(pkt, idx)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("SendPacket with content size %d: %v, want ErrInvalid", idx.ContentSize, err)
+		}
+		wantOneLine(t, err, p.u.String(), `"channel0_0"`)
+	}
+	if err := s.SendMetadata([]byte("/* CTF 1.8 */\nfirst")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendMetadata([]byte("/* CTF 1.8 */\nfirst, then more")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendMetadata([]byte("/* CTF 1.8 */\nrewritten")); !errors.Is(err, ErrMetadataRewritten) {
+		t.Errorf("rewritten metadata: %v, want ErrMetadataRewritten", err)
+	}
+	if err := st.SendPacket(pkt, PacketIndex{ContentSize: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if packets, bytes := s.Sent(); packets != 3 || bytes != 4096+2*metaHeaderSize+uint64(len("/* CTF 1.8 */\nfirst, then more")) {
+		t.Errorf("Sent() = %d packets, %d bytes", packets, bytes)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := s.AddStream("channel0_1", 0); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("AddStream after Close: %v, want os.ErrClosed", err)
+	}
+	if err := st.SendPacket(pkt, PacketIndex{ContentSize: 100}); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("SendPacket after Close: %v, want os.ErrClosed", err)
+	}
+	if _, err := st.SendBeacon(1); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("SendBeacon after Close: %v, want os.ErrClosed", err)
+	}
+	if err := s.StreamsSent(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("StreamsSent after Close: %v, want os.ErrClosed", err)
+	}
+}
+
+// TestPacketFrames checks what SendPacket and SendBeacon put on the wire:
+// the packet's content with its padding announced, sequence numbers from
+// 0, the index fields in bits, and a beacon after a data-pending check.
+func TestPacketFrames(t *testing.T) {
+	type frame struct {
+		cmd     uint32
+		payload []byte
+	}
+	ctrlFrames := make(chan frame, 100)
+	dataFrames := make(chan dataHeader, 100)
+	ctrl := func(c net.Conn) {
+		var handle uint64
+		for {
+			cmd, payload, ok := readCommand(c)
+			if !ok {
+				return
+			}
+			ctrlFrames <- frame{cmd, payload}
+			switch cmd {
+			case cmdVersion:
+				c.Write(version{2, 13}.encode())
+			case cmdCreateSession:
+				c.Write(statusReply{ID: 1, Code: codeOK}.encode())
+			case cmdAddStream:
+				handle++
+				c.Write(statusReply{ID: handle, Code: codeOK}.encode())
+			case cmdDataPending:
+				c.Write(encodeGeneric(0))
+			default:
+				c.Write(encodeGeneric(codeOK))
+			}
+		}
+	}
+	data := func(c net.Conn) {
+		for {
+			b := make([]byte, dataHeaderSize)
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			h, _ := decodeDataHeader(b)
+			if _, err := io.ReadFull(c, make([]byte, h.DataSize)); err != nil {
+				return
+			}
+			dataFrames <- h
+		}
+	}
+	p := newFakePeer(t, ctrl, data)
+	s, err := Dial(context.Background(), p.u, SessionInfo{Name: "s", Hostname: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.AddStream("channel0_0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // version, create session, add metadata, add stream
+		<-ctrlFrames
+	}
+	pkt := make([]byte, 4096)
+	for i := range 3 {
+		idx := PacketIndex{ContentSize: 72 + uint64(i), TimestampBegin: 10, TimestampEnd: 20, EventsDiscarded: 3, StreamInstanceID: 5, PacketSeqNum: 40 + uint64(i)}
+		if err := st.SendPacket(pkt, idx); err != nil {
+			t.Fatal(err)
+		}
+		h := <-dataFrames
+		if want := (dataHeader{StreamID: 2, NetSeqNum: uint64(i), DataSize: uint32(idx.ContentSize), PaddingLen: 4096 - uint32(idx.ContentSize)}); h != want {
+			t.Errorf("data header %+v, want %+v", h, want)
+		}
+		f := <-ctrlFrames
+		x, _ := decodeIndex(f.payload)
+		if want := (index{RelayStreamID: 2, NetSeqNum: uint64(i), PacketSizeBits: 4096 * 8, ContentSizeBits: idx.ContentSize * 8, TimestampBegin: 10, TimestampEnd: 20, EventsDiscarded: 3, StreamInstanceID: 5, PacketSeqNum: 40 + uint64(i)}); f.cmd != cmdSendIndex || x != want {
+			t.Errorf("command %d, index %+v, want %+v", f.cmd, x, want)
+		}
+	}
+	if sent, err := st.SendBeacon(99); err != nil || !sent {
+		t.Fatalf("SendBeacon: %v, %v", sent, err)
+	}
+	if f := <-ctrlFrames; f.cmd != cmdDataPending {
+		t.Errorf("beacon starts with command %d, want data pending", f.cmd)
+	} else if q, _ := decodeStreamSeq(f.payload); q != (streamSeq{StreamID: 2, LastSeq: 2}) {
+		t.Errorf("data pending %+v", q)
+	}
+	f := <-ctrlFrames
+	x, _ := decodeIndex(f.payload)
+	if want := (index{RelayStreamID: 2, NetSeqNum: noSeq, TimestampEnd: 99, StreamInstanceID: 5}); f.cmd != cmdSendIndex || x != want {
+		t.Errorf("beacon: command %d, index %+v, want %+v", f.cmd, x, want)
+	}
+}

@@ -44,7 +44,8 @@ type SessionInfo struct {
 // Session is one session on a relay: a control and a data connection, the
 // metadata stream and the streams added. Its methods may be called from
 // several goroutines; packets of one [Stream] are numbered in the order
-// their SendPacket calls take the data connection.
+// their SendPacket calls take the data connection. Close must come after
+// every other call has returned.
 //
 // Lock order: dataMu before ctrlMu (no method holds both).
 type Session struct {
@@ -163,6 +164,20 @@ func (s *Session) ID() uint64 { return s.id }
 // directory: HOSTNAME/TRACE_PATH, where TRACE_PATH is the URL's path or
 // else the session name.
 func (s *Session) TracePath() string { return s.base }
+
+// Sent returns the packets and bytes sent so far on every stream,
+// metadata included: what a status display shows as sent.
+func (s *Session) Sent() (packets, bytes uint64) {
+	s.ctrlMu.Lock()
+	streams := s.streams
+	s.ctrlMu.Unlock()
+	for _, st := range streams {
+		p, b := st.Sent()
+		packets += p
+		bytes += b
+	}
+	return packets, bytes
+}
 
 // AddStream announces a data stream called name (a file name such as
 // "channel0_3") in the trace's directory. tracefileSize > 0 makes the
