@@ -28,7 +28,7 @@ type relay struct {
 
 // startRelay starts lttng-relayd and waits until its three ports accept
 // connections. The relay is killed when the test ends.
-func startRelay(t *testing.T) *relay {
+func startRelay(t testing.TB) *relay {
 	t.Helper()
 	bin := testenv.Relayd(t)
 	home := t.TempDir()
@@ -66,7 +66,7 @@ func (r *relay) kill() {
 }
 
 // waitListening waits until port accepts a connection, or the relay exits.
-func (r *relay) waitListening(t *testing.T, port int) {
+func (r *relay) waitListening(t testing.TB, port int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -87,7 +87,7 @@ func (r *relay) waitListening(t *testing.T, port int) {
 }
 
 // url returns the relay's net:// URL.
-func (r *relay) url(t *testing.T) URL {
+func (r *relay) url(t testing.TB) URL {
 	t.Helper()
 	u, err := ParseURL(fmt.Sprintf("net://127.0.0.1:%d:%d", r.ctrl, r.data))
 	if err != nil {
@@ -102,7 +102,7 @@ func (r *relay) liveURL(host, session string) string {
 }
 
 // freePorts returns n distinct TCP ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	var ports []int
