@@ -73,14 +73,17 @@ func (b Backoff) Retry(ctx context.Context, attempt func(context.Context) error)
 	}
 }
 
-// Redial dials the relay until it answers, as b allows: for a consumer
-// whose session broke, to open a new one (its streams must be added and
-// its metadata sent again: the relay starts a new trace).
-func Redial(ctx context.Context, u URL, info SessionInfo, b Backoff) (*Session, error) {
+// Redial opens a new session in place of old, whose relay went away or
+// whose connections broke: the same relay, session name and hostname, so
+// live readers waiting for that session find the new one, in a new trace
+// directory (old's with "-1", "-2", ... appended) so the relay never writes
+// over what old sent. It dials as b allows. The caller adds its streams
+// and sends its metadata again, as for a new trace, and closes old.
+func Redial(ctx context.Context, old *Session, b Backoff) (*Session, error) {
 	var s *Session
 	err := b.Retry(ctx, func(ctx context.Context) error {
 		var err error
-		s, err = Dial(ctx, u, info)
+		s, err = dial(ctx, old.url, old.info, old.trace, old.part+1)
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -127,45 +128,77 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-// TestRedial dials a relay that comes up after two refused attempts.
+// TestRedial replaces a session whose relay went away by one on the relay
+// that comes back after two refused attempts, in a new trace directory.
 func TestRedial(t *testing.T) {
 	ports := freePorts(t, 2)
 	u, err := ParseURL(fmt.Sprintf("net://127.0.0.1:%d:%d", ports[0], ports[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &fakePeer{}
-	c := &virtualClock{t: time.Unix(1e9, 0), onSleep: func(n int) {
-		if n != 2 {
-			return
-		}
-		for i, h := range []func(net.Conn){relayLike(version{2, 13}, codeOK), nil} {
-			if h == nil {
-				h = func(c net.Conn) { c.Read(make([]byte, 1)) }
-			}
+	// up starts a fake relay on the reserved ports; down stops it.
+	var p *fakePeer
+	var ls []net.Listener
+	up := func() {
+		p = &fakePeer{}
+		ls = nil
+		for i, h := range []func(net.Conn){relayLike(version{2, 13}, codeOK), func(c net.Conn) { io.Copy(io.Discard, c) }} {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", ports[i]))
 			if err != nil {
 				t.Fatalf("port %d taken meanwhile: %v", ports[i], err)
 			}
 			p.serve(l, h)
-			t.Cleanup(func() { l.Close() })
+			ls = append(ls, l)
+		}
+	}
+	down := func() {
+		for _, l := range ls {
+			l.Close()
+		}
+		p.close()
+	}
+	up()
+	old, err := Dial(context.Background(), u, SessionInfo{Name: "s", Hostname: "h", TracePath: "run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down()
+	t.Cleanup(func() { down() })
+
+	c := &virtualClock{t: time.Unix(1e9, 0), onSleep: func(n int) {
+		if n == 2 {
+			up()
 		}
 	}}
-	t.Cleanup(p.close)
-	s, err := Redial(context.Background(), u, SessionInfo{Name: "s", Hostname: "h"}, c.policy(Backoff{Total: time.Minute}))
+	s, err := Redial(context.Background(), old, c.policy(Backoff{Total: time.Minute}))
 	if err != nil {
 		t.Fatalf("Redial: %v (waits %v)", err, c.waits)
 	}
-	s.closeConns()
 	if len(c.waits) != 2 {
 		t.Errorf("waits %v, want 2", c.waits)
 	}
+	if old.TracePath() != "h/run" || s.TracePath() != "h/run-1" {
+		t.Errorf("trace paths %q then %q, want h/run then h/run-1", old.TracePath(), s.TracePath())
+	}
+	s.closeConns()
+	s2, err := Redial(context.Background(), s, Backoff{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.TracePath() != "h/run-2" {
+		t.Errorf("second redial: trace path %q, want h/run-2", s2.TracePath())
+	}
+	s2.closeConns()
+	old.closeConns()
 
 	// A peer that is no relay is not dialed again.
+	down()
 	g := newFakePeer(t, func(c net.Conn) { c.Write([]byte("garbage!")) }, nil)
+	old.url = g.u
 	c = &virtualClock{t: time.Unix(1e9, 0)}
-	_, err = Redial(context.Background(), g.u, SessionInfo{Name: "s", Hostname: "h"}, c.policy(Backoff{Total: time.Minute}))
+	_, err = Redial(context.Background(), old, c.policy(Backoff{Total: time.Minute}))
 	if !errors.Is(err, ErrVersion) || len(c.waits) != 0 {
 		t.Errorf("Redial to a non-relay: %v after waits %v", err, c.waits)
 	}
+	up()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,8 @@ func TestDialBadInfo(t *testing.T) {
 		{SessionInfo{Name: "s", Hostname: "h", LiveTimer: -time.Second}, "live timer"},
 		{SessionInfo{Name: "s", Hostname: "h", LiveTimer: 2 * time.Hour}, "live timer"},
 		{SessionInfo{Name: "s", Hostname: "h", LiveTimer: time.Nanosecond}, "live timer"},
+		{SessionInfo{Name: "s", Hostname: "h", TracePath: "/abs"}, `trace path "/abs"`},
+		{SessionInfo{Name: "s", Hostname: "h", TracePath: "a/../.."}, `trace path "a/../.."`},
 	} {
 		_, err := Dial(context.Background(), u, tc.info)
 		if !errors.Is(err, ErrInvalid) {
@@ -233,7 +236,7 @@ func TestSessionMisuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ID() != 7 || s.TracePath() != "h/s" || s.URL() != p.u {
+	if s.ID() != 7 || !regexp.MustCompile(`^h/s-[0-9]{8}-[0-9]{6}$`).MatchString(s.TracePath()) || s.URL() != p.u {
 		t.Errorf("session id %d, path %q, url %v", s.ID(), s.TracePath(), s.URL())
 	}
 	for _, name := range []string{"", "metadata", "a/b", ".."} {

@@ -137,7 +137,7 @@ func TestLive(t *testing.T) {
 	}
 	r := startRelay(t)
 	tr := newTestTrace(t, 2)
-	s := dial(t, r.url(t), SessionInfo{Name: "live", Hostname: "xenhost", TraceUUID: testUUID, LiveTimer: 100 * time.Millisecond})
+	s := mustDial(t, r.url(t), SessionInfo{Name: "live", Hostname: "xenhost", TraceUUID: testUUID, LiveTimer: 100 * time.Millisecond})
 	defer s.Close()
 	if err := s.SendMetadata(tr.metadata(t)); err != nil {
 		t.Fatal(err)

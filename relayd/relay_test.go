@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,10 +31,17 @@ type relay struct {
 // connections. The relay is killed when the test ends.
 func startRelay(t testing.TB) *relay {
 	t.Helper()
+	testenv.Relayd(t)
+	return startRelayAt(t, freePorts(t, 3), filepath.Join(t.TempDir(), "traces"))
+}
+
+// startRelayAt starts lttng-relayd on the control, data and live ports
+// given, writing under out.
+func startRelayAt(t testing.TB, ports []int, out string) *relay {
+	t.Helper()
 	bin := testenv.Relayd(t)
 	home := t.TempDir()
-	r := &relay{out: filepath.Join(home, "traces"), log: new(strings.Builder), exited: make(chan struct{})}
-	ports := freePorts(t, 3)
+	r := &relay{out: out, log: new(strings.Builder), exited: make(chan struct{})}
 	r.ctrl, r.data, r.live = ports[0], ports[1], ports[2]
 	r.cmd = exec.Command(bin,
 		"-C", fmt.Sprintf("tcp://127.0.0.1:%d", r.ctrl),
@@ -120,7 +128,7 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-func dial(t *testing.T, u URL, info SessionInfo) *Session {
+func mustDial(t *testing.T, u URL, info SessionInfo) *Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -166,7 +174,7 @@ func TestStreamToRelay(t *testing.T) {
 	r := startRelay(t)
 	const cpus = 4
 	tr := newTestTrace(t, cpus)
-	s := dial(t, r.url(t), SessionInfo{Name: "offline", Hostname: "xenhost", TraceUUID: testUUID})
+	s := mustDial(t, r.url(t), SessionInfo{Name: "offline", Hostname: "xenhost", TraceUUID: testUUID})
 	if err := s.SendMetadata(tr.metadata(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +212,8 @@ func TestStreamToRelay(t *testing.T) {
 	}
 
 	dir := filepath.Join(r.out, s.TracePath())
-	if s.TracePath() != "xenhost/offline" {
-		t.Errorf("trace path %q, want xenhost/offline", s.TracePath())
+	if !regexp.MustCompile(`^xenhost/offline-[0-9]{8}-[0-9]{6}$`).MatchString(s.TracePath()) {
+		t.Errorf("trace path %q, want xenhost/offline-YYYYMMDD-HHMMSS", s.TracePath())
 	}
 	for i := range cpus {
 		fi, err := os.Stat(filepath.Join(dir, fmt.Sprintf("channel0_%d", i)))
@@ -246,7 +254,7 @@ func TestRelayKilled(t *testing.T) {
 	r := startRelay(t)
 	tr := newTestTrace(t, 1)
 	u := r.url(t)
-	s := dial(t, u, SessionInfo{Name: "killed", Hostname: "xenhost", TraceUUID: testUUID, Timeout: 5 * time.Second})
+	s := mustDial(t, u, SessionInfo{Name: "killed", Hostname: "xenhost", TraceUUID: testUUID, Timeout: 5 * time.Second})
 	if err := s.SendMetadata(tr.metadata(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +294,64 @@ func TestRelayKilled(t *testing.T) {
 	}
 	if err := s.SendMetadata(nil); !errors.Is(err, ErrBroken) {
 		t.Errorf("SendMetadata after Close: %v", err)
+	}
+}
+
+// TestRelayRestart kills the relay mid-trace, starts it again on the same
+// ports and output directory, and goes on in a new session with Redial:
+// the new trace directory holds exactly what was sent after the restart,
+// and the first one is left alone.
+func TestRelayRestart(t *testing.T) {
+	testenv.Babeltrace(t)
+	r := startRelay(t)
+	tr := newTestTrace(t, 2)
+	s := mustDial(t, r.url(t), SessionInfo{Name: "restart", Hostname: "xenhost", TraceUUID: testUUID, TracePath: "run"})
+	if err := s.SendMetadata(tr.metadata(t)); err != nil {
+		t.Fatal(err)
+	}
+	streams := addStreams(t, s, 2)
+	for i := range 400 {
+		tr.add(t, i%2, i)
+	}
+	tr.sendAll(t, streams)
+	r.kill()
+	tr.add(t, 0, -1)
+	tr.flush(0)
+	p := tr.pending[0][0]
+	if err := streams[0].SendPacket(p.pkt, p.idx); err == nil {
+		// The kernel may take one packet after the peer died; the index's
+		// reply cannot come.
+		if err = streams[0].SendPacket(p.pkt, p.idx); err == nil {
+			t.Fatal("no error after the relay died")
+		}
+	}
+	tr.pending[0] = nil
+	r2 := startRelayAt(t, []int{r.ctrl, r.data, r.live}, r.out)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s2, err := Redial(ctx, s, Backoff{Total: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("Redial: %v\n%s", err, r2.log.String())
+	}
+	s.Close()
+	if s2.TracePath() != "xenhost/run-1" {
+		t.Errorf("new trace path %q, want xenhost/run-1", s2.TracePath())
+	}
+	if err := s2.SendMetadata(tr.metadata(t)); err != nil {
+		t.Fatal(err)
+	}
+	streams = addStreams(t, s2, 2)
+	tr.want = nil
+	for i := range 300 {
+		tr.add(t, i%2, 1000+i)
+	}
+	tr.sendAll(t, streams)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkEvents(t, babeltrace(t, filepath.Join(r.out, s2.TracePath())), tr.want)
+	if _, err := os.Stat(filepath.Join(r.out, "xenhost/run/metadata")); err != nil {
+		t.Errorf("the first session's trace is gone: %v", err)
 	}
 }

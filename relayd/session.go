@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,11 @@ type SessionInfo struct {
 	TraceUUID [16]byte
 	// Timeout bounds each network operation; zero means DefaultTimeout.
 	Timeout time.Duration
+	// TracePath is the trace's directory under the relay's HOSTNAME
+	// directory. Empty: the URL's path, else NAME-YYYYMMDD-HHMMSS of the
+	// dial's time (LTTng's layout), so a new session never writes over
+	// an older one's files.
+	TracePath string
 }
 
 // Session is one session on a relay: a control and a data connection, the
@@ -54,7 +60,9 @@ type Session struct {
 	timeout time.Duration
 	id      uint64 // the relay's session id
 	minor   uint32 // negotiated protocol minor version
-	base    string // stream path: HOSTNAME/TRACE_PATH
+	trace   string // trace directory under the host's, without the part suffix
+	part    int    // how many sessions Redial made before this one
+	base    string // stream path: HOSTNAME/TRACE_PATH[-PART]
 
 	dataMu sync.Mutex // owns data and every Stream's nextSeq
 	data   net.Conn
@@ -89,15 +97,35 @@ func Dial(ctx context.Context, u URL, info SessionInfo) (sess *Session, err erro
 	if info.Hostname == "" || strings.ContainsAny(info.Hostname, "/") || info.Hostname == "." || info.Hostname == ".." {
 		return nil, fmt.Errorf("relayd %s: %w: hostname %q must be a non-empty file name", u, ErrInvalid, info.Hostname)
 	}
-	create, err := createSession{Name: info.Name, Hostname: info.Hostname, LiveTimerUS: uint32(us)}.encode()
+	if _, err := (createSession{Name: info.Name, Hostname: info.Hostname}).encode(); err != nil {
+		return nil, fmt.Errorf("relayd %s: create session: %w", u, err)
+	}
+	trace := info.TracePath
+	if trace == "" {
+		trace = u.Path
+	}
+	if trace == "" {
+		trace = info.Name + time.Now().Format("-20060102-150405")
+	}
+	trace = path.Clean(trace)
+	if path.IsAbs(trace) || trace == "." || trace == ".." || strings.HasPrefix(trace, "../") {
+		return nil, fmt.Errorf("relayd %s: %w: trace path %q is not a relative path below the host directory", u, ErrInvalid, info.TracePath)
+	}
+	return dial(ctx, u, info, trace, 0)
+}
+
+// dial is Dial with the trace directory chosen: part 0 is TRACE, part
+// n > 0 is TRACE-n.
+func dial(ctx context.Context, u URL, info SessionInfo, trace string, part int) (sess *Session, err error) {
+	create, err := createSession{Name: info.Name, Hostname: info.Hostname, LiveTimerUS: uint32(info.LiveTimer / time.Microsecond)}.encode()
 	if err != nil {
 		return nil, fmt.Errorf("relayd %s: create session: %w", u, err)
 	}
-	trace := u.Path
-	if trace == "" {
-		trace = info.Name
+	base := path.Join(info.Hostname, trace)
+	if part > 0 {
+		base += "-" + strconv.Itoa(part)
 	}
-	s := &Session{url: u, info: info, timeout: info.Timeout, base: path.Join(info.Hostname, trace)}
+	s := &Session{url: u, info: info, timeout: info.Timeout, trace: trace, part: part, base: base}
 	defer func() {
 		if err != nil {
 			s.closeConns()
@@ -161,8 +189,8 @@ func (s *Session) URL() URL { return s.url }
 func (s *Session) ID() uint64 { return s.id }
 
 // TracePath returns the trace's directory relative to the relay's output
-// directory: HOSTNAME/TRACE_PATH, where TRACE_PATH is the URL's path or
-// else the session name.
+// directory: HOSTNAME/TRACE_PATH (see SessionInfo.TracePath), with "-N"
+// appended for the Nth session Redial made after this session's first.
 func (s *Session) TracePath() string { return s.base }
 
 // Sent returns the packets and bytes sent so far on every stream,
