@@ -195,7 +195,7 @@ func TestStreamToRelay(t *testing.T) {
 	if err := s.SendMetadata(tr.metadata(t)); err != nil {
 		t.Fatal(err)
 	}
-	tr.sendAll(t, streams)
+	tr.sendConcurrently(t, streams)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -185,3 +185,28 @@ func checkEvents(t *testing.T, lines []string, want []string) {
 		t.Fatalf("babeltrace2 printed %d events, want %d (%d missing)", len(lines), len(want), missing)
 	}
 }
+
+// sendConcurrently closes every open packet and sends every pending one,
+// one goroutine per stream, as a consumer with a goroutine per pCPU would.
+func (tr *testTrace) sendConcurrently(t *testing.T, streams []*Stream) {
+	t.Helper()
+	errs := make(chan error, len(streams))
+	for cpu := range tr.open {
+		tr.flush(cpu)
+		go func(pending []sentPacket) {
+			for _, p := range pending {
+				if err := streams[cpu].SendPacket(p.pkt, p.idx); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(tr.pending[cpu])
+		tr.pending[cpu] = nil
+	}
+	for range tr.open {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
