@@ -441,6 +441,11 @@ func (s *Session) errorf(format string, args ...any) error {
 // ioError describes a failed read or write: the peer closed, a deadline
 // passed, or another network error.
 func (s *Session) ioError(op string, err error) error {
+	if p := s.broken.Load(); p != nil {
+		// Another call broke the session and closed the connections
+		// under this one: its error is the cause.
+		return s.errorf("%s: %w: %w", op, ErrBroken, *p)
+	}
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), isReset(err):
 		return s.errorf("%s: %w (%v)", op, ErrPeerClosed, err)
