@@ -50,7 +50,10 @@ func (st *Stream) Sent() (packets, bytes uint64) { return st.packets.Load(), st.
 // past idx.ContentSize are not sent: the relay writes zeros in their place.
 // The data goes first on the data connection, then the index on the
 // control connection, whose reply SendPacket waits for: when it returns
-// nil the relay has the packet and live readers can find it.
+// nil the relay has the index and the packet's bytes are in the data
+// connection ahead of everything sent later. (A relay that dies may lose
+// the packets it had not read yet; see docs/ARCHITECTURE.md, "Relay
+// protocol".) Any failure breaks the session.
 func (st *Stream) SendPacket(pkt []byte, idx PacketIndex) error {
 	s := st.s
 	op := fmt.Sprintf("send packet on %q", st.name)
