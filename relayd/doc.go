@@ -14,8 +14,11 @@
 // and creates the session; [Session.AddStream] announces a stream,
 // [Session.StreamsSent] publishes the announced streams to live readers,
 // [Stream.SendPacket] sends one CTF packet and its index,
-// [Session.SendMetadata] appends metadata, and [Session.Close] closes every
-// stream and waits until the relay has written every byte sent.
+// [Session.SendMetadata] appends metadata, [Stream.SendBeacon] tells live
+// readers that an idle stream has nothing new, and [Session.Close] closes
+// every stream and waits until the relay has written every byte sent.
+// When a relay goes away, [Redial] opens a replacement session in a new
+// trace directory, retrying as a [Backoff] allows.
 //
 // Every network operation has a deadline, so a peer that stops answering
 // gives an error, never a hang. Errors name the relay's URL and what it
