@@ -191,6 +191,9 @@ func (s *Session) ID() uint64 { return s.id }
 // TracePath returns the trace's directory relative to the relay's output
 // directory: HOSTNAME/TRACE_PATH (see SessionInfo.TracePath), with "-N"
 // appended for the Nth session Redial made after this session's first.
+// That is where a relay grouping its output by host (its default) writes;
+// one started with --group-output-by-session rearranges it as
+// SESSION/HOSTNAME-DATETIME[/TRACE_PATH].
 func (s *Session) TracePath() string { return s.base }
 
 // Sent returns the packets and bytes sent so far on every stream,
