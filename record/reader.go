@@ -299,7 +299,7 @@ func (r *Reader) openPacket() error {
 	r.pkt = Packet{PacketInfo: info, File: r.name, Offset: off, Discarded: info.EventsDiscarded - r.ord.disc}
 	r.ord = order{started: true, seq: info.SeqNum, disc: info.EventsDiscarded, ts: info.TimestampBegin}
 	r.open = true
-	r.cur = PacketHeaderSize
+	r.cur = min(PacketHeaderSize, n) // an empty packet ends with its context
 	r.next = off + int64(info.PacketBytes())
 	return nil
 }
