@@ -3,8 +3,8 @@ package tests
 import (
 	"bufio"
 	"os/exec"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
