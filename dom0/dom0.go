@@ -32,6 +32,11 @@ type Config struct {
 	Wakeup           WakeupKind
 	Allowed          []uint32 // uids allowed besides root and our own
 	Logger           *slog.Logger
+	// Lttd is the lttd-xen dom0 starts for a session created with an output
+	// directory; empty: such a create fails (consumer.go).
+	Lttd string
+	// RunDir is the run directory, handed to the consumers dom0 starts.
+	RunDir string
 }
 
 // Dom0 is the running daemon. Run serves until Close.
@@ -51,9 +56,10 @@ type Dom0 struct {
 	done      chan struct{} // closed by Close
 
 	mu      sync.Mutex
-	link    *hvLink
-	clients map[*client]struct{}
-	closed  bool
+	link     *hvLink
+	clients  map[*client]struct{}
+	closed   bool
+	consumer *consumer // the session's consumer, nil if none (session.go)
 }
 
 // client is one tool connection. Fields other than conn and accepted are
@@ -141,9 +147,17 @@ func (d *Dom0) evictLocked() {
 	delete(d.clients, victim)
 }
 
-// Close stops serving, closes every connection, unbinds from the
+// Close stops the session's consumer (it writes what is delivered and
+// exits), stops serving, closes every connection, unbinds from the
 // hypervisor and waits for every goroutine. Idempotent.
 func (d *Dom0) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.mu.Unlock()
+	d.stopConsumer()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()

@@ -81,7 +81,12 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 			return err
 		}
 		rep.Status.Readers = d.readers()
+		d.sessionStatus(rep.Status)
 		return c.conn.Reply(rep)
+	case wire.OpCreate:
+		return d.create(c, req)
+	case wire.OpDestroy:
+		return d.destroy(c, req)
 	case wire.OpMap:
 		rep, files, l, err := d.call(req)
 		if err != nil {

@@ -132,7 +132,7 @@ func (t *tool) before(c *cli.Context) error {
 // noCommand is the action of the bare command: there is nothing to do without a subcommand.
 func noCommand(c *cli.Context) error {
 	if c.Args().Present() {
-		return cmdline.Usagef("unknown command %q (see: %s --help)", c.Args().First(), name)
+		return cmdline.UnknownCommand(name, c.Args().First(), c.App.Commands)
 	}
 	return cmdline.Usagef("no command given (see: %s --help)", name)
 }
@@ -217,6 +217,9 @@ func parentCommand(cmd *cli.Command) *cli.Command {
 		}
 		list := strings.Join(names, " or ")
 		if c.Args().Present() {
+			if s := cmdline.Closest(c.Args().First(), names); s != "" {
+				return usagef(c, "unknown subcommand %q: did you mean %q?", c.Args().First(), s)
+			}
 			return usagef(c, "unknown subcommand %q (want %s)", c.Args().First(), list)
 		}
 		return usagef(c, "no subcommand given (want %s)", list)

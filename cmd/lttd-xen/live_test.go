@@ -38,7 +38,7 @@ func TestSummary(t *testing.T) {
 // Not a terminal: a plain progress log line, at most every plainEvery.
 func TestLiveViewPlain(t *testing.T) {
 	var buf bytes.Buffer
-	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
 	if v.bar != nil {
 		t.Fatal("a bytes.Buffer was taken for a terminal")
 	}
@@ -103,7 +103,7 @@ func TestLiveViewTerminal(t *testing.T) {
 			}
 		}
 	}()
-	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true)
 	if v.bar == nil {
 		t.Fatal("a pseudo-terminal was not taken for a terminal")
 	}

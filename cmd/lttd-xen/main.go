@@ -27,13 +27,17 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "lttd-xen",
 		Usage:     "the trace consumer: writes full sub-buffers to disk as dom0 hands them over",
-		UsageText: "lttd-xen --output DIR [--force | --resume] [--run-dir DIR]",
-		Description: `Start it after "lttctl-xen create" (it maps the trace then) and before
+		UsageText: "lttd-xen --output DIR [--force | --resume] [--progress] [--run-dir DIR]",
+		Description: `dom0 starts an lttd-xen for each session created with an output
+directory ("lttctl-xen create --output DIR", the default): run lttd-xen
+yourself only for a session created with --no-output. Start it after
+"lttctl-xen create --no-output" (it maps the trace then) and before
 "lttctl-xen start". It exits 0 once the trace is destroyed and every
 packet is on disk, printing a one-line summary; SIGINT/SIGTERM make it
 write what is delivered, unmap and exit 0. On a terminal it shows a live
-status line (packets, bytes written, events/s, events lost); otherwise it
-logs a progress line at most every 5 s while packets are written.
+status line (packets, bytes written, events/s, events lost) while it is in
+the terminal's foreground (always with --progress); otherwise it logs a
+progress line at most every 5 s while packets are written.
 
 If dom0 restarts, lttd-xen keeps its mapping, waits for the new dom0 and
 goes on. If the trace is gone (the hypervisor died, or serves another
@@ -48,15 +52,20 @@ from the packets the ring still holds.
 Exit codes: 0 done, 1 error, 2 usage, 3 trace incomplete (the trace is gone).
 
 Examples:
-   lttd-xen --output /tmp/trace
+   lttctl-xen create --no-output && lttd-xen --output /tmp/trace-$$ & sleep 1; lttctl-xen destroy; wait
    lttd-xen --output /tmp/trace --resume     # after lttd-xen was killed
    babeltrace2 /tmp/trace`,
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "trace directory to write (created if missing)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "trace directory `DIR` to write: created if missing, else it must be empty (required)"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the trace files of a non-empty --output directory"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the trace already in --output (after lttd-xen died)"},
+			&cli.BoolFlag{Name: "progress", Usage: "draw the live status line on the terminal even when lttd-xen is not in its foreground (started with &)"},
+			// --ready-fd N: write "ready" to descriptor N once the trace is mapped
+			// and lttd-xen registered as a reader, then close it; dom0 passes
+			// it to the consumer it starts for a session.
+			&cli.IntFlag{Name: "ready-fd", Value: -1, Hidden: true},
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
 		},
@@ -68,8 +77,11 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("unexpected argument %q", c.Args().First())
 	}
+	if c.String("output") == "" {
+		return cmdline.Missing(c, "output", "DIR")
+	}
 	dom0Socket := rundir.Path(cmdline.RunDir(c), rundir.Dom0Socket)
-	view := newLiveView(c.App.ErrWriter, dom0Socket)
+	view := newLiveView(c.App.ErrWriter, dom0Socket, c.Bool("progress"))
 	defer view.Close()
 	log, err := cmdline.Logger(c, view.Writer(), "lttd-xen")
 	if err != nil {
@@ -88,6 +100,10 @@ func run(c *cli.Context) error {
 		Dom0Socket: dom0Socket, OnPackets: view.OnPackets,
 	})
 	if err != nil {
+		return err
+	}
+	if err := signalReady(c.Int("ready-fd")); err != nil {
+		cons.Close()
 		return err
 	}
 	ctx, cancel := cmdline.ShutdownSignals()
@@ -116,6 +132,26 @@ func run(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("%v (trace incomplete: %d packets on disk)", runErr, st.Packets), exitIncomplete)
 	}
 	return errors.Join(runErr, closeErr)
+}
+
+// signalReady writes "ready" to descriptor fd and closes it (--ready-fd;
+// nothing for -1).
+func signalReady(fd int) error {
+	if fd < 0 {
+		return nil
+	}
+	if fd <= 2 {
+		return cmdline.Usagef("--ready-fd %d: not a descriptor of its own (want 3 or more)", fd)
+	}
+	f := os.NewFile(uintptr(fd), "ready-fd")
+	_, err := f.WriteString("ready\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--ready-fd %d: %w", fd, err)
+	}
+	return nil
 }
 
 // summary is the one line printed on stdout at the end (tests parse it):
