@@ -55,7 +55,7 @@ type Dom0 struct {
 	triedOnce sync.Once
 	done      chan struct{} // closed by Close
 
-	mu      sync.Mutex
+	mu       sync.Mutex
 	link     *hvLink
 	clients  map[*client]struct{}
 	closed   bool
