@@ -495,23 +495,34 @@ func TestSecurityOtherUID(t *testing.T) {
 				d0Args = []string{"--allow-uid", "65534"}
 			}
 			s.startDaemons(append([]string{"--cpus", "1"}, hvArgs...), d0Args...)
-			// The run directory is 0700: another uid cannot even reach the sockets.
+			// Without --allow-uid the run directory is 0700 and the sockets 0600: another uid
+			// cannot even reach them. With it, the daemons open the modes (0711, 0666)
+			// themselves, and only SO_PEERCRED decides.
+			dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
+			if allow {
+				dirMode, sockMode = 0o711, 0o666
+			}
 			for _, name := range []string{"dom0.sock", "hypervisor.sock"} {
+				fi, err := os.Stat(s.sockPath(name))
+				if err != nil || fi.Mode().Perm() != sockMode {
+					t.Errorf("%s mode %v (%v), want %v", name, fi.Mode(), err, sockMode)
+				}
+				if allow {
+					continue
+				}
 				if got := asNobody(s.sockPath(name)); !strings.Contains(got, "permission denied") {
 					t.Errorf("%s through the 0700 run dir as uid %d: %q, want permission denied", name, nobody, got)
 				}
-				fi, err := os.Stat(s.sockPath(name))
-				if err != nil || fi.Mode().Perm() != 0o600 {
-					t.Errorf("%s mode %v (%v), want 0600", name, fi.Mode(), err)
-				}
 			}
-			if fi, err := os.Stat(s.runDir); err != nil || fi.Mode().Perm() != 0o700 {
-				t.Errorf("run dir mode %v (%v), want 0700", fi.Mode(), err)
+			if fi, err := os.Stat(s.runDir); err != nil || fi.Mode().Perm() != dirMode {
+				t.Errorf("run dir mode %v (%v), want %v", fi.Mode(), err, dirMode)
 			}
-			// Open the file modes up: now only SO_PEERCRED stands in the way.
-			os.Chmod(s.runDir, 0o711)
-			os.Chmod(s.sockPath("dom0.sock"), 0o666)
-			os.Chmod(s.sockPath("hypervisor.sock"), 0o666)
+			if !allow {
+				// Open the file modes up: now only SO_PEERCRED stands in the way.
+				os.Chmod(s.runDir, 0o711)
+				os.Chmod(s.sockPath("dom0.sock"), 0o666)
+				os.Chmod(s.sockPath("hypervisor.sock"), 0o666)
+			}
 			d0 := asNobody(s.sockPath("dom0.sock"))
 			hv := asNobody(s.sockPath("hypervisor.sock"))
 			if allow {

@@ -52,9 +52,11 @@ from the packets the ring still holds.
 Exit codes: 0 done, 1 error, 2 usage, 3 trace incomplete (the trace is gone).
 
 Examples:
-   lttctl-xen create --no-output && lttd-xen --output /tmp/trace-$$ & sleep 1; lttctl-xen destroy; wait
-   lttd-xen --output /tmp/trace --resume     # after lttd-xen was killed
-   babeltrace2 /tmp/trace`,
+   lttctl-xen create --no-output             # a session without dom0's consumer
+   lttd-xen --output trace &                 # your own; it maps the trace, sleeps in poll(2)
+   lttctl-xen start && sleep 1 && lttctl-xen destroy
+   wait                                      # lttd-xen exits once the trace is on disk
+   babeltrace2 trace | head`,
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
