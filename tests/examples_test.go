@@ -193,6 +193,7 @@ type runner struct {
 func (r *runner) run(where string, line string) {
 	r.t.Helper()
 	line = r.subst.Replace(line)
+	r.t.Logf("%s: $ %s", where, line)
 	first, _ := command(line)
 	switch kindOf(line) {
 	case backgroundLine:
@@ -219,10 +220,11 @@ func (r *runner) run(where string, line string) {
 }
 
 // newRunner starts a shell in a fresh working directory, with PATH leading to the
-// binaries, LTTNG_XEN_RUN_DIR set to s's run directory and $HOME to a directory of its own.
+// binaries, LTTNG_XEN_RUN_DIR set to s's run directory, and $HOME and $TMPDIR (mktemp) in
+// that working directory.
 func newRunner(t *testing.T, s *session, subst *strings.Replacer) *runner {
 	dir := t.TempDir()
-	env := append(s.env(), "PATH="+binDir+":"+os.Getenv("PATH"), "HOME="+filepath.Join(dir, "home"))
+	env := append(s.env(), "PATH="+binDir+":"+os.Getenv("PATH"), "HOME="+filepath.Join(dir, "home"), "TMPDIR="+dir)
 	if err := os.MkdirAll(filepath.Join(dir, "home"), 0o755); err != nil {
 		t.Fatal(err)
 	}
