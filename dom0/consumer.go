@@ -48,8 +48,8 @@ type consumer struct {
 // startConsumer runs path (lttd-xen) writing the trace to output, with the
 // sockets in runDir, and waits until it has mapped the trace and registered
 // as a reader. If it exits first, the error is its own last line on stderr.
-// Its log lines go to log.
-func startConsumer(path, runDir, output string, log *slog.Logger) (*consumer, error) {
+// It runs as cred (nil: as dom0); its log lines go to log.
+func startConsumer(path, runDir, output string, cred *syscall.Credential, log *slog.Logger) (*consumer, error) {
 	ready, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start lttd-xen: %w", err)
@@ -61,7 +61,7 @@ func startConsumer(path, runDir, output string, log *slog.Logger) (*consumer, er
 	c.cmd.ExtraFiles = []*os.File{readyW}
 	// Its own process group: a ^C at dom0's terminal reaches dom0, which
 	// stops the consumer in order (see [consumer.stop]).
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	stderr, err := c.cmd.StderrPipe()
 	if err != nil {
 		readyW.Close()

@@ -69,6 +69,7 @@ type client struct {
 	accepted time.Time
 	wake     *wakeup            // set by poll: the connection is a reader
 	maps     map[uint64]*hvLink // mappings taken through this connection
+	uid, gid uint32             // the peer's credentials (SO_PEERCRED), set before serving
 	busy     bool               // a request is being served
 	evicted  bool               // closed to make room (see evictLocked)
 }

@@ -3,6 +3,7 @@ package dom0
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -20,7 +21,12 @@ func (d *Dom0) create(c *client, req *wire.Request) error {
 	args := *req.Create
 	output := args.Output
 	args.Output = "" // dom0's business, not the hypervisor's
+	var cred *syscall.Credential
 	if output != "" {
+		var err error
+		if cred, err = consumerCredential(c.uid, c.gid); err != nil {
+			return err
+		}
 		if d.cfg.Lttd == "" {
 			return fmt.Errorf("dom0 has no lttd-xen to start for --output (none next to dom0 or on $PATH; start dom0 with --lttd PATH, or create with --no-output and run lttd-xen yourself): %w", wire.ErrUnavailable)
 		}
@@ -35,7 +41,7 @@ func (d *Dom0) create(c *client, req *wire.Request) error {
 		return err
 	}
 	if output != "" {
-		cons, err := startConsumer(d.cfg.Lttd, d.cfg.RunDir, output, d.log)
+		cons, err := startConsumer(d.cfg.Lttd, d.cfg.RunDir, output, cred, d.log)
 		if err != nil {
 			if _, files, _, derr := d.call(&wire.Request{Op: wire.OpTraceDestroy}); derr != nil {
 				d.log.Warn("destroy after the consumer failed", "err", derr)
@@ -88,6 +94,22 @@ func (d *Dom0) destroy(c *client, req *wire.Request) error {
 	rep.Summary = cons.summary()
 	d.log.Info("consumer done", "summary", rep.Summary)
 	return c.conn.Reply(rep)
+}
+
+// consumerCredential is who the consumer of a session created by the peer uid, gid runs as:
+// the peer itself, so that it writes only where the peer may (nil: as dom0, when the peer is
+// dom0's own uid). dom0 running as root switches to the peer's uid; dom0 running as another
+// uid cannot, and refuses rather than write as itself where another user asked.
+func consumerCredential(uid, gid uint32) (*syscall.Credential, error) {
+	euid := uint32(os.Geteuid())
+	switch {
+	case uid == euid:
+		return nil, nil
+	case euid == 0:
+		return &syscall.Credential{Uid: uid, Gid: gid}, nil
+	}
+	return nil, fmt.Errorf("dom0 runs as uid %d and cannot start a consumer as uid %d: create with --no-output and run lttd-xen yourself: %w",
+		euid, uid, wire.ErrDenied)
 }
 
 // sessionConsumer returns the current session's consumer, nil if none.

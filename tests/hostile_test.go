@@ -430,8 +430,12 @@ func init() {
 		fmt.Println("code:", rep.Code)
 		os.Exit(0)
 	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := c.Send(&wire.Request{Op: wire.OpStatus}); err != nil {
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	req := &wire.Request{Op: wire.OpStatus}
+	if out := os.Getenv(helperOutputEnv); out != "" {
+		req = &wire.Request{Op: wire.OpCreate, Create: &wire.CreateArgs{SubbufSize: 4096, NumSubbuf: 4, Mode: wire.ModeDiscard, Output: out}}
+	}
+	if err := c.Send(req); err != nil {
 		fmt.Println("send:", err)
 		os.Exit(0)
 	}
@@ -442,10 +446,14 @@ func init() {
 	if rep.OK {
 		fmt.Println("ok")
 	} else {
-		fmt.Println("code:", rep.Code)
+		fmt.Println("code:", rep.Code, rep.Error)
 	}
 	os.Exit(0)
 }
+
+// helperOutputEnv makes the helper client send a create with this output directory instead
+// of a status request.
+const helperOutputEnv = "LTTNG_XEN_TEST_CLIENT_OUTPUT"
 
 // Both daemons check SO_PEERCRED: a client running as another uid is
 // refused (code denied) unless the daemon was started with --allow-uid.
@@ -475,9 +483,22 @@ func TestSecurityOtherUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	asNobody := func(path string) string {
+	// The consumer dom0 starts for nobody's session runs as nobody: a copy of lttd-xen it
+	// can run, and a directory it can write.
+	lttd := filepath.Join(dir, "lttd-xen")
+	if b, err := os.ReadFile(bin("lttd-xen")); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(lttd, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join(dir, "traces")
+	if err := os.Mkdir(traces, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(traces, 0o777)
+	asNobody := func(path string, env ...string) string {
 		cmd := exec.Command(client)
-		cmd.Env = []string{helperEnv + "=" + path}
+		cmd.Env = append([]string{helperEnv + "=" + path}, env...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -492,7 +513,7 @@ func TestSecurityOtherUID(t *testing.T) {
 			var hvArgs, d0Args []string
 			if allow {
 				hvArgs = []string{"--allow-uid", "65534"}
-				d0Args = []string{"--allow-uid", "65534"}
+				d0Args = []string{"--allow-uid", "65534", "--lttd", lttd}
 			}
 			s.startDaemons(append([]string{"--cpus", "1"}, hvArgs...), d0Args...)
 			// Without --allow-uid the run directory is 0700 and the sockets 0600: another uid
@@ -527,10 +548,20 @@ func TestSecurityOtherUID(t *testing.T) {
 			hv := asNobody(s.sockPath("hypervisor.sock"))
 			if allow {
 				// dom0 serves it; the hypervisor lets it in, but it has not bound VIRQ_TBUF.
-				if d0 != "ok" || hv != "code: not_bound" {
+				if d0 != "ok" || !strings.HasPrefix(hv, "code: not_bound") {
 					t.Errorf("with --allow-uid: dom0 %q, hypervisor %q; want ok and code: not_bound", d0, hv)
 				}
-			} else if d0 != "code: denied" || hv != "code: denied" {
+				// A session nobody creates gets a consumer running as nobody: the trace
+				// directory is nobody's, not root's.
+				out := filepath.Join(traces, "session")
+				if got := asNobody(s.sockPath("dom0.sock"), helperOutputEnv+"="+out); got != "ok" {
+					t.Fatalf("create --output as uid %d: %q", nobody, got)
+				}
+				var st syscall.Stat_t
+				if err := syscall.Stat(filepath.Join(out, "metadata"), &st); err != nil || st.Uid != nobody {
+					t.Errorf("the consumer's metadata file: owner %d (%v), want uid %d", st.Uid, err, nobody)
+				}
+			} else if !strings.HasPrefix(d0, "code: denied") || !strings.HasPrefix(hv, "code: denied") {
 				t.Errorf("as uid %d: dom0 %q, hypervisor %q; want code: denied from both", nobody, d0, hv)
 			}
 		})
