@@ -119,3 +119,22 @@ func TestLiveViewTerminal(t *testing.T) {
 	}
 	v.Close()
 }
+
+// A terminal whose foreground lttd-xen does not own (here: not even its controlling
+// terminal, as for "lttd-xen &" after the shell took the terminal back) gets no status line
+// unless --progress says so.
+func TestLiveViewBackground(t *testing.T) {
+	master, slave := openPTY(t)
+	defer master.Close()
+	defer slave.Close()
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
+	if v.bar == nil || v.mayDraw == nil {
+		t.Fatal("a terminal without --progress: want the bar, drawn only in the foreground")
+	}
+	if v.mayDraw() {
+		t.Error("a pseudo-terminal that is not ours was taken for our foreground")
+	}
+	if p := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true); p.mayDraw != nil {
+		t.Error("--progress: the bar should always be drawn")
+	}
+}
