@@ -88,6 +88,7 @@ func TestCreateUsage(t *testing.T) {
 		{[]string{"--output", "x", "--no-output"}, []string{"--output and --no-output exclude each other"}},
 		{[]string{"a/b"}, []string{"session name", "a/b", "'/'"}},
 		{[]string{"a", "b"}, []string{"unexpected argument", `"b"`}},
+		{[]string{"--output"}, []string{"flag needs an argument: --output"}},
 		{[]string{"--events", "sched_["}, []string{"--events", "sched_[", "glob"}},
 		{[]string{"--events", "a,,b"}, []string{"--events", "empty glob"}},
 	} {

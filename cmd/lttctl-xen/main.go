@@ -163,7 +163,7 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 }
 
 // flagDash finds a flag named with one dash in the flag package's messages.
-var flagDash = regexp.MustCompile(`(flag |defined: )-([^-0-9])`)
+var flagDash = regexp.MustCompile(`(flag |defined: |argument: )-([^-0-9])`)
 
 // commandPath names the running subcommand as typed, parents included: "status",
 // "event add".
