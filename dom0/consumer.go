@@ -27,6 +27,11 @@ import (
 // kills it.
 const consumerStopWait = 20 * time.Second
 
+// consumerDoneWait bounds how long destroy waits for the consumer to write
+// the last packets and exit: less than the tools' default 60 s timeout,
+// so that lttctl-xen hears why rather than timing out.
+const consumerDoneWait = 45 * time.Second
+
 // readyFD is the descriptor number lttd-xen --ready-fd writes "ready" to:
 // the first of exec.Cmd.ExtraFiles.
 const readyFD = 3

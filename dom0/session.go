@@ -63,8 +63,9 @@ func (d *Dom0) create(c *client, req *wire.Request) error {
 	return c.conn.Reply(rep)
 }
 
-// destroy relays trace_destroy, then waits for the session's consumer to
-// write everything and exit, and replies with its summary.
+// destroy relays trace_destroy, then waits (at most consumerDoneWait) for
+// the session's consumer to write everything and exit, and replies with its
+// summary.
 func (d *Dom0) destroy(c *client, req *wire.Request) error {
 	rep, files, _, err := d.call(&wire.Request{Op: wire.OpTraceDestroy})
 	closeFiles(files)
@@ -78,12 +79,12 @@ func (d *Dom0) destroy(c *client, req *wire.Request) error {
 	if cons == nil {
 		return c.conn.Reply(rep)
 	}
-	if !cons.wait(callTimeout) {
+	if !cons.wait(consumerDoneWait) {
 		d.mu.Lock()
 		d.consumer = cons // still ours to stop at shutdown
 		d.mu.Unlock()
 		return fmt.Errorf("trace destroyed, but lttd-xen (pid %d) is still writing %s after %s (see dom0's log): %w",
-			cons.cmd.Process.Pid, cons.output, callTimeout, os.ErrDeadlineExceeded)
+			cons.cmd.Process.Pid, cons.output, consumerDoneWait, os.ErrDeadlineExceeded)
 	}
 	if err := cons.failure(); err != nil {
 		return withCode(fmt.Errorf("trace destroyed, but %w", err), wire.ErrInternal)
