@@ -36,8 +36,10 @@ each session created with an output directory ("lttctl-xen create", unless
 --no-output): "create" answers once that lttd-xen has mapped the trace (or
 fails with its error), "destroy" once it has written the whole trace and
 exited. dom0 runs the lttd-xen next to its own executable, else the one on
-$PATH, else the one --lttd names; at shutdown it stops it (the trace on disk
-stays whole up to the last delivered packet).
+$PATH, or the one --lttd names, as the uid that created the session (a dom0
+running as root switches to it; one running as another uid refuses such a
+create); at shutdown it stops it (the trace on disk stays whole up to the
+last delivered packet).
 
 SIGUSR1 logs its goroutine, descriptor, client and reader counts (a leak
 check: the counts return to the same values once the tools are gone).
@@ -48,7 +50,7 @@ Examples:
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "wakeup", Value: "eventfd", Usage: "how readers are woken: eventfd or pipe"},
-			&cli.StringFlag{Name: "lttd", Usage: "the lttd-xen to start for sessions with an output directory, `PATH` (default: next to dom0, else on $PATH)"},
+			&cli.StringFlag{Name: "lttd", Usage: "run `PATH` as the lttd-xen of sessions with an output directory (default: the one next to dom0, else on $PATH)"},
 			cmdline.AllowUIDFlag("tools run"),
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
