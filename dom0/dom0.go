@@ -32,6 +32,11 @@ type Config struct {
 	Wakeup           WakeupKind
 	Allowed          []uint32 // uids allowed besides root and our own
 	Logger           *slog.Logger
+	// Lttd is the lttd-xen dom0 starts for a session created with an output
+	// directory; empty: such a create fails (consumer.go).
+	Lttd string
+	// RunDir is the run directory, handed to the consumers dom0 starts.
+	RunDir string
 }
 
 // Dom0 is the running daemon. Run serves until Close.
@@ -50,10 +55,11 @@ type Dom0 struct {
 	triedOnce sync.Once
 	done      chan struct{} // closed by Close
 
-	mu      sync.Mutex
-	link    *hvLink
-	clients map[*client]struct{}
-	closed  bool
+	mu       sync.Mutex
+	link     *hvLink
+	clients  map[*client]struct{}
+	closed   bool
+	consumer *consumer // the session's consumer, nil if none (session.go)
 }
 
 // client is one tool connection. Fields other than conn and accepted are
@@ -63,6 +69,7 @@ type client struct {
 	accepted time.Time
 	wake     *wakeup            // set by poll: the connection is a reader
 	maps     map[uint64]*hvLink // mappings taken through this connection
+	uid, gid uint32             // the peer's credentials (SO_PEERCRED), set before serving
 	busy     bool               // a request is being served
 	evicted  bool               // closed to make room (see evictLocked)
 }
@@ -141,9 +148,17 @@ func (d *Dom0) evictLocked() {
 	delete(d.clients, victim)
 }
 
-// Close stops serving, closes every connection, unbinds from the
+// Close stops the session's consumer (it writes what is delivered and
+// exits), stops serving, closes every connection, unbinds from the
 // hypervisor and waits for every goroutine. Idempotent.
 func (d *Dom0) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.mu.Unlock()
+	d.stopConsumer()
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()

@@ -29,10 +29,11 @@ var relayed = map[wire.Op]wire.Op{
 // held: its mappings (unmap hypercalls) and its reader registration.
 func (d *Dom0) serve(c *client) {
 	defer d.release(c)
-	_, uid, _, err := wire.PeerCred(c.conn.UnixConn())
+	_, uid, gid, err := wire.PeerCred(c.conn.UnixConn())
 	if err == nil {
 		err = wire.Authorize(uid, d.cfg.Allowed)
 	}
+	c.uid, c.gid = uid, gid
 	if err != nil {
 		d.log.Warn("tool connection refused", "err", err)
 		c.conn.ReplyError(err)
@@ -81,7 +82,12 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 			return err
 		}
 		rep.Status.Readers = d.readers()
+		d.sessionStatus(rep.Status)
 		return c.conn.Reply(rep)
+	case wire.OpCreate:
+		return d.create(c, req)
+	case wire.OpDestroy:
+		return d.destroy(c, req)
 	case wire.OpMap:
 		// The hypervisor names the consumer role's holder by the pid the
 		// kernel vouches for, never one the tool claims.

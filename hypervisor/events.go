@@ -52,7 +52,7 @@ func computeMask(rules []filterRule, events []*record.Event) eventMask {
 			m[ev.ID>>6] |= 1 << (ev.ID & 63)
 		}
 	}
-	return m
+	return m.withMarkers()
 }
 
 // checkGlobs refuses malformed globs and globs that match no event, so a

@@ -137,7 +137,7 @@ func (h *Hypervisor) waitRunnable(p *pcpu, done <-chan struct{}) *Trace {
 		t, started, wake := h.running, h.started, p.wake
 		online := p.online.Load()
 		h.mu.Unlock()
-		if t != nil && online {
+		if t != nil && online && t.runsWorkload(p.id) {
 			return t
 		}
 		select {
@@ -209,6 +209,10 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 	if err := checkGlobs(cfg.Events, h.table.Events()); err != nil {
 		return err
 	}
+	var err error
+	if cfg.CPUs, err = checkWorkloadCPUs(cfg.CPUs, len(h.cpus)); err != nil {
+		return err
+	}
 	t, err := newTrace(cfg, len(h.cpus), h.cfg.Clock, h.deliver)
 	if err != nil {
 		return err
@@ -221,7 +225,7 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 		return err
 	}
 	h.trace = t
-	h.log.Info("trace created", "geometry", cfg.Geometry.String(), "mode", cfg.Mode.String(), "switch_timer", cfg.SwitchTimer)
+	h.log.Info("trace created", "name", cfg.Name, "geometry", cfg.Geometry.String(), "mode", cfg.Mode.String(), "switch_timer", cfg.SwitchTimer)
 	return nil
 }
 
@@ -453,6 +457,7 @@ func (h *Hypervisor) Status() wire.Status {
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
 	st.EnabledEvents = h.enabledNamesLocked(t)
+	t.sessionStatus(&st)
 	return st
 }
 

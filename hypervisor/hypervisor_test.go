@@ -276,8 +276,8 @@ func TestFilterAndEmit(t *testing.T) {
 	if err := h.Create(TraceConfig{Geometry: shm.Geometry{SubbufSize: 4096, NumSubbuf: 2}, Events: []string{"nosuch*"}}); !errors.Is(err, ErrTraceExists) {
 		t.Fatalf("second create: %v", err)
 	}
-	if got := h.Status().EnabledEvents; len(got) != 3 {
-		t.Errorf("enabled events %v, want timer, irq_entry, irq_exit", got)
+	if got := h.Status().EnabledEvents; len(got) != 5 {
+		t.Errorf("enabled events %v, want timer, irq_entry, irq_exit and the hotplug markers", got)
 	}
 	if _, err := h.AddEvent("probe(u32 a, s64 b, string msg)"); err != nil {
 		t.Fatal(err)

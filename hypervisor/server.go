@@ -296,5 +296,5 @@ func traceConfig(a *wire.CreateArgs) (TraceConfig, error) {
 	if a.SwitchTimer > 0 && a.SwitchTimer < time.Millisecond {
 		return TraceConfig{}, withCode(fmt.Errorf("switch timer %v is below the 1ms minimum", a.SwitchTimer), wire.ErrBadRequest)
 	}
-	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer, Events: a.Events}, nil
+	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer, Events: a.Events, Name: a.Name, CPUs: a.CPUs}, nil
 }

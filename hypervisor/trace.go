@@ -17,6 +17,8 @@ type TraceConfig struct {
 	Mode        shm.Mode
 	SwitchTimer time.Duration
 	Events      []string // globs of events to enable; empty: all
+	Name        string   // the session's name (session.go)
+	CPUs        []int    // the workload's pCPUs, sorted; empty: all (session.go)
 }
 
 // Trace is one trace channel and its memory: one ring and one CTF stream

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A whole lttng-xen trace session on the built-in defaults:
 # build the commands into ./bin, start the hypervisor and dom0 in a private
-# run directory, start lttd-xen, create and start a trace, trace for a
-# while, stop and destroy it, wait for lttd-xen, then show what was
-# recorded. Everything it started is stopped on any exit.
+# run directory, create a session writing to the output directory (dom0
+# starts its lttd-xen), start it, trace for a while, stop and destroy it
+# (destroy returns once the trace is on disk), then show what was recorded.
+# Everything it started is stopped on any exit.
 set -euo pipefail
 
 usage() {
@@ -87,17 +88,14 @@ wait_for "$logs/hypervisor.log" "hypervisor ready"
 ./bin/dom0 --wakeup "$wakeup" 2>"$logs/dom0.log" & pids+=($!)
 wait_for "$logs/dom0.log" "bound VIRQ_TBUF"
 
-./bin/lttctl-xen create --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
-./bin/lttd-xen --output "$output" --force >"$logs/lttd.out" 2>"$logs/lttd.log" & lttd=$!; pids+=($lttd)
-wait_for "$logs/lttd.log" "consuming"
+# The trace files of an earlier run are overwritten (lttd-xen refuses a
+# directory holding anything else).
+rm -f -- "$output/metadata" "$output"/channel*_*
+./bin/lttctl-xen create trace-session --output "$output" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
 echo "==> tracing for $duration"
-./bin/lttctl-xen start
-sleep "$secs"
-./bin/lttctl-xen stop
+./bin/lttctl-xen start --duration "$duration"
 ./bin/lttctl-xen status
 ./bin/lttctl-xen destroy
-wait "$lttd"
-cat "$logs/lttd.out"
 
 echo "==> lttv-xen stats $output"
 ./bin/lttv-xen stats "$output"

@@ -115,7 +115,7 @@ func TestRelayBadURL(t *testing.T) {
 		{[]string{"--url", "tcp://127.0.0.1"}, 2, "tcp://127.0.0.1"},
 		{[]string{"--url", "net://127.0.0.1:99999"}, 2, "99999"},
 		{[]string{"--url", "net://127.0.0.1", "--output", "/tmp/x"}, 2, "exclude each other"},
-		{[]string{"--session", "x"}, 2, "--output DIR or --url"},
+		{[]string{"--session", "x"}, 2, "missing --output DIR (or --url net://HOST)"},
 		{[]string{"--url", "net://127.0.0.1:" + itoa(free)}, 1, "127.0.0.1:" + itoa(free)},
 	} {
 		r := s.run("lttd-xen", tc.args...)

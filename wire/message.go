@@ -59,6 +59,9 @@ const (
 	OpCPUOffline Op = "cpu_offline"
 )
 
+// MaxSessionName bounds a session name, in bytes.
+const MaxSessionName = 255
+
 // Mode is the buffer mode of a trace.
 type Mode string
 
@@ -107,6 +110,13 @@ type CreateArgs struct {
 	SwitchTimer time.Duration `json:"switch_timer_ns"` // periodic flush, 0 = none; JSON in ns
 	// Events holds globs ([path.Match] syntax) of the event names to enable; empty enables all.
 	Events []string `json:"events,omitempty"`
+	// Name names the session (shown by status); empty: unnamed.
+	Name string `json:"name,omitempty"`
+	// CPUs lists the pCPUs the hypervisor's workload runs on; empty: every pCPU.
+	CPUs []int `json:"cpus,omitempty"`
+	// Output, in the tools' create only (dom0 does not relay it), is the absolute directory of
+	// the consumer dom0 starts for the session; empty: no consumer.
+	Output string `json:"output,omitempty"`
 }
 
 // MapRole is what a mapping is for.
@@ -185,6 +195,9 @@ type Reply struct {
 	Events []EventInfo `json:"events,omitempty"`
 	// MetadataVersion is set by metadata.
 	MetadataVersion uint64 `json:"metadata_version,omitempty"`
+	// Summary is set by the tools' destroy of a session with a consumer: the consumer's
+	// closing line (packets and bytes written, events lost).
+	Summary string `json:"summary,omitempty"`
 }
 
 // Status describes the trace and its channel.
@@ -208,6 +221,9 @@ type Status struct {
 	MetadataVersion  uint64        `json:"metadata_version"`
 	UUID             string        `json:"uuid"`
 	EnabledEvents    []string      `json:"enabled_events"`
+	Name             string        `json:"name"`                    // the session's name
+	WorkloadCPUs     []int         `json:"workload_cpus,omitempty"` // the workload's pCPUs; empty: all
+	Output           string        `json:"output,omitempty"`        // the session consumer's directory (dom0)
 	// Clock is the trace clock: "monotonic" or "tsc" (the hypervisor's choice, see --clock).
 	Clock string `json:"clock,omitempty"`
 	// ConsumerPID is the process holding the consumer role, 0 if none.
@@ -402,6 +418,17 @@ func (a *CreateArgs) validate() error {
 		return fmt.Errorf("mode %q is not %q", a.Mode, ModeDiscard)
 	case a.SwitchTimer < 0:
 		return fmt.Errorf("switch_timer_ns %d is negative", int64(a.SwitchTimer))
+	case len(a.Name) > MaxSessionName:
+		return fmt.Errorf("name is %d bytes, more than %d", len(a.Name), MaxSessionName)
+	case strings.ContainsFunc(a.Name, func(r rune) bool { return r < ' ' || r == '/' || r == 0x7f }):
+		return fmt.Errorf("name %q has a '/' or a control character", a.Name)
+	case a.Output != "" && !path.IsAbs(a.Output):
+		return fmt.Errorf("output %q is not an absolute path", a.Output)
+	}
+	for _, cpu := range a.CPUs {
+		if cpu < 0 {
+			return fmt.Errorf("cpu %d is negative", cpu)
+		}
 	}
 	return validateGlobs(a.Events)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"math/bits"
 	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,33 +13,62 @@ import (
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
-// Defaults of create.
+// Defaults and limits of create.
 const (
 	defaultSubbufSize = "64KiB"
 	defaultNumSubbuf  = 8
+	// minSwitchTimer is the hypervisor's shortest switch timer.
+	minSwitchTimer = time.Millisecond
 )
 
 func (t *tool) createCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "create",
-		Usage:     "create the trace and its buffers",
-		UsageText: name + " [global options] create [--subbuf-size SIZE] [--num-subbuf N] [--mode discard] [--switch-timer DURATION] [--events GLOB,...]",
-		Description: `Creates the trace: a ring of N sub-buffers of SIZE bytes shared by the pCPUs,
-each sub-buffer one CTF packet. The trace starts in the "created" state; "start"
-starts tracing. There is one trace at a time: destroy the old one first.
+		Usage:     "create a trace session: its buffers, and a consumer writing them to disk",
+		UsageText: name + " [global options] create [NAME] [--output DIR | --no-output] [--subbuf-size SIZE] [--num-subbuf N] [--mode discard] [--switch-timer TIME] [--events GLOB,...] [--cpus LIST]",
+		Description: `Creates the trace session NAME (default: auto-YYYYMMDD-HHMMSS, as lttng names
+it): a ring of N sub-buffers of SIZE bytes shared by the pCPUs, each sub-buffer
+one CTF packet. The session starts in the "created" state; "start" starts
+tracing. There is one session at a time: destroy the old one first.
+
+As lttng-sessiond does, dom0 starts a consumer (lttd-xen) for the session that
+writes the trace to DIR (default: $HOME/lttng-traces/NAME-YYYYMMDD-HHMMSS, or
+$HOME/lttng-traces/NAME for an automatic name) and lives as long as the
+session: "destroy" returns once the whole trace is on disk. DIR must be empty
+or absent; if the consumer cannot start there, create fails with its error and
+no session is left. With --no-output there is no consumer: run
+"lttd-xen --output DIR" yourself, or the records are lost.
 
 SIZE takes binary units: B, K or KiB, M or MiB, G or GiB (64KiB = 65536 bytes).
 Both SIZE and N are powers of two, SIZE at least 4KiB, N at least 2, and the
 whole buffer (N x SIZE) at most 4GiB. In discard mode, a record that finds the
 buffer full is dropped and counted. The switch timer closes the open sub-buffer
-periodically, so that a quiet trace still reaches the reader (0: never).
+periodically, so that a quiet trace still reaches the reader: TIME is a
+duration (500ms, 2s) or, as lttng takes it, a plain number of microseconds
+(500000 = 500ms); at least ` + minSwitchTimer.String() + `; 0: never.
+
+--cpus restricts the hypervisor's workload to the pCPUs listed (as xentrace -c
+does): ids and ranges, 0,2-3; each must exist (the hypervisor's --max-cpus).
+Other pCPUs write only what is emitted on them (emit, cpu online/offline).
+cpu_online and cpu_offline records are never filtered out by --events: they
+mark a hotplugged pCPU's gap.
 
 EXAMPLES:
-   lttctl-xen create
-   lttctl-xen create --subbuf-size 1MiB --num-subbuf 4 --switch-timer 500ms
-   lttctl-xen create --events 'sched_*,irq_*'
-   lttctl-xen create --events 'sched_*' --events page_fault`,
+   lttctl-xen create && lttctl-xen destroy
+   lttctl-xen create demo --output ./demo-trace && lttctl-xen destroy
+   lttctl-xen create --no-output --subbuf-size 1MiB --num-subbuf 4 --switch-timer 500ms && lttctl-xen destroy
+   lttctl-xen create --no-output --switch-timer 250000 && lttctl-xen destroy
+   lttctl-xen create --no-output --events 'sched_*,irq_*' && lttctl-xen destroy
+   lttctl-xen create --no-output --events 'sched_*' --events page_fault --cpus 0,2-3`,
 		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:  "output",
+				Usage: "write the trace to `DIR` (empty or absent), with a consumer dom0 starts (default: $HOME/lttng-traces/NAME-DATE)",
+			},
+			&cli.BoolFlag{
+				Name:  "no-output",
+				Usage: "no consumer: run lttd-xen yourself",
+			},
 			&cli.StringFlag{
 				Name:  "subbuf-size",
 				Value: defaultSubbufSize,
@@ -54,14 +84,18 @@ EXAMPLES:
 				Value: string(wire.ModeDiscard),
 				Usage: "buffer `MODE` when full: discard (drop new records, counting them)",
 			},
-			&cli.DurationFlag{
+			&cli.StringFlag{
 				Name:  "switch-timer",
-				Value: 0,
-				Usage: "close the open sub-buffer every `DURATION` (500ms, 2s; 0: never)",
+				Value: "0",
+				Usage: "close the open sub-buffer every `TIME`: 500ms, 2s, or a plain number of microseconds (lttng's unit); at least " + minSwitchTimer.String() + "; 0: never",
 			},
 			&cli.StringSliceFlag{
 				Name:  "events",
-				Usage: "enable only the events matching `GLOB` (comma-separated or repeated; default: all)",
+				Usage: "enable only the events matching `GLOB` (comma-separated or repeated; default: all; cpu_online and cpu_offline always)",
+			},
+			&cli.StringFlag{
+				Name:  "cpus",
+				Usage: "run the hypervisor's workload on the pCPUs in `LIST` only: 0,2-3 (default: all)",
 			},
 		},
 		Action: t.create,
@@ -69,18 +103,33 @@ EXAMPLES:
 }
 
 func (t *tool) create(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
+	if c.NArg() > 1 {
+		return usagef(c, "unexpected argument %q (one session NAME at most)", c.Args().Get(1))
+	}
+	if err := noFlagArgs(c); err != nil {
 		return err
 	}
 	args, err := createArgs(c)
 	if err != nil {
 		return err
 	}
+	now := t.now()
+	if args.Name, err = sessionName(c.Args().First(), now); err != nil {
+		return err
+	}
+	if args.Output, err = t.outputDir(c, args.Name, c.Args().Present(), now); err != nil {
+		return err
+	}
 	if _, err := t.do(c, &wire.Request{Op: wire.OpCreate, Create: args}); err != nil {
 		return err
 	}
-	t.printf("trace created: %d sub-buffers of %s (%s), mode %s\n",
+	t.printf("Session %s created: %d sub-buffers of %s (%s), mode %s\n", args.Name,
 		args.NumSubbuf, size.Format(args.SubbufSize), size.Format(args.NumSubbuf*args.SubbufSize), args.Mode)
+	if args.Output != "" {
+		t.printf("Traces will be written in %s\n", args.Output)
+	} else {
+		t.printf("No output: run lttd-xen --output DIR to record the trace\n")
+	}
 	return nil
 }
 
@@ -113,13 +162,19 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 	if mode != wire.ModeDiscard {
 		return nil, cmdline.Usagef("--mode %q: the only mode is %q", mode, wire.ModeDiscard)
 	}
-	timer := c.Duration("switch-timer")
-	if timer < 0 {
-		return nil, cmdline.Usagef("--switch-timer %s: must not be negative (0 disables it)", timer)
+	timer, err := lttngTimer("switch-timer", c.String("switch-timer"), minSwitchTimer)
+	if err != nil {
+		return nil, err
 	}
 	events, err := globs(c.StringSlice("events"))
 	if err != nil {
 		return nil, err
+	}
+	var cpus []int
+	if c.IsSet("cpus") {
+		if cpus, err = parseCPUList(c.String("cpus")); err != nil {
+			return nil, cmdline.Usagef("--cpus %q: %v", c.String("cpus"), err)
+		}
 	}
 	return &wire.CreateArgs{
 		SubbufSize:  subbuf,
@@ -127,6 +182,7 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 		Mode:        mode,
 		SwitchTimer: timer,
 		Events:      events,
+		CPUs:        cpus,
 	}, nil
 }
 

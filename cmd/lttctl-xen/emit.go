@@ -30,10 +30,10 @@ Everything after the first '=' is the value, so values may hold '='. Flags go
 before NAME. The trace must be started, the event enabled and the pCPU online.
 
 EXAMPLES:
-   lttctl-xen emit heartbeat
-   lttctl-xen emit --cpu 2 net_rx len=1500 dev=eth0
+   lttctl-xen event add 'heartbeat()' && lttctl-xen create && lttctl-xen start && lttctl-xen emit heartbeat
+   lttctl-xen event add 'net_rx(u32 len, string dev)' && lttctl-xen emit --cpu 2 net_rx len=1500 dev=eth0
    lttctl-xen emit printk msg='hello, trace'
-   lttctl-xen emit --cpu 1 vm_exit domid=3 vcpu=0 reason=0x1e regs=de:ad:be:ef`,
+   lttctl-xen event add 'vm_exit(u16 domid, u16 vcpu, u64 reason, bytes regs)' && lttctl-xen emit --cpu 1 vm_exit domid=3 vcpu=0 reason=0x1e regs=de:ad:be:ef`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "cpu", Value: 0, Usage: "the pCPU `N` that writes the event"},
 		},

@@ -32,7 +32,7 @@ EXAMPLES:
    lttctl-xen event add 'net_rx(u32 len, string dev)'
    lttctl-xen event add 'vm_exit(u16 domid, u16 vcpu, u64 reason, bytes regs)'
    lttctl-xen event add 'heartbeat()'
-   lttctl-xen event add 'net_rx(u32 len, string dev)' && lttctl-xen emit net_rx len=1500 dev=eth0`,
+   lttctl-xen create && lttctl-xen start && lttctl-xen emit net_rx len=1500 dev=eth0`,
 		Action: t.eventAdd,
 	})
 }

@@ -104,7 +104,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stop", "now"}, []string{`stop: unexpected argument "now"`}},
 		{[]string{"destroy", "all"}, []string{`destroy: unexpected argument "all"`}},
 		{[]string{"status", "all"}, []string{`status: unexpected argument "all"`}},
-		{[]string{"create", "big"}, []string{`create: unexpected argument "big"`}},
+		{[]string{"create", "big", "bigger"}, []string{`create: unexpected argument "bigger"`}},
+		{[]string{"strat"}, []string{`unknown command "strat": did you mean "start"?`}},
+		{[]string{"event", "lsit"}, []string{`event: unknown subcommand "lsit": did you mean "list"?`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			d.run(t, tc.args...).wantFail(t, cmdline.ExitUsage, tc.want...)
@@ -166,5 +168,20 @@ func TestDebugLog(t *testing.T) {
 	}
 	if r := d.run(t, "start"); r.stderr != "" {
 		t.Errorf("log at the default level: %q, want nothing", r.stderr)
+	}
+}
+
+// -V and --version print the version; -v is verbose (lttng's spelling), not the version.
+func TestVersionAndVerbose(t *testing.T) {
+	for _, flag := range []string{"-V", "--version"} {
+		r := run(t, flag)
+		if r.code != 0 || r.stdout != name+" version "+cmdline.Version+"\n" {
+			t.Errorf("%s: exit %d, stdout %q", flag, r.code, r.stdout)
+		}
+	}
+	d := startFakeDom0(t, statusOf(t, wire.Status{State: wire.StateNone, CPUs: 1, CPUsOnline: []int{0}}))
+	r := d.run(t, "-v", "status")
+	if r.code != 0 || !strings.Contains(r.stderr, "level=DEBUG") || !strings.Contains(r.stdout, "state") {
+		t.Errorf("-v status: exit %d, stdout %q, stderr %q; want the status and debug log lines", r.code, r.stdout, r.stderr)
 	}
 }

@@ -34,7 +34,8 @@ func (t *tool) statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the trace's state, buffers and counters",
 		UsageText: name + " [global options] status [--json] [--watch [--interval DURATION]]",
-		Description: `Shows the trace's state (none, created, started, stopped), its buffers, the
+		Description: `Shows the session's name, its trace's state (none, created, started, stopped),
+where its consumer writes it, its buffers, the
 pCPUs online (as ranges: 0-2,5), the events recorded (how many of the event
 types, and their names unless all are), and its counters: events written and
 lost (lost because the buffer was full, or because a record was bigger than a
@@ -51,10 +52,10 @@ separated by a blank line (with --json, a stream of JSON objects).
 
 EXAMPLES:
    lttctl-xen status
-   lttctl-xen status --json | jq .events_lost
+   lttctl-xen create && lttctl-xen start && lttctl-xen status --json | jq .events_lost
    lttctl-xen status --watch
    lttctl-xen status --watch --interval 200ms
-   lttctl-xen status --watch --json --interval 5s > status.log`,
+   lttctl-xen status --watch --json --interval 5s | tee status.log`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
 			&cli.BoolFlag{Name: "watch", Usage: "show the status again every interval until interrupted"},
@@ -154,7 +155,16 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 		}
 		return tw.Flush()
 	}
+	row("session", "%s", st.Name)
 	row("state", "%s", st.State)
+	switch {
+	case st.Output != "":
+		row("output", "%s", st.Output)
+	case st.Readers == 0:
+		row("output", "none (no consumer: records are lost until lttd-xen attaches)")
+	default:
+		row("output", "an lttd-xen of yours")
+	}
 	row("uuid", "%s", st.UUID)
 	row("sub-buffers", "%d x %s = %s per pCPU", st.NumSubbuf, size.Format(st.SubbufSize), size.Format(st.NumSubbuf*st.SubbufSize))
 	row("mode", "%s", st.Mode)
@@ -164,6 +174,9 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 		row("switch timer", "off")
 	}
 	row("cpus online", "%s", cpus(st))
+	if len(st.WorkloadCPUs) > 0 {
+		row("workload cpus", "%s", ranges(st.WorkloadCPUs))
+	}
 	row("events", "%s", enabled(st.EnabledEvents, r.events))
 	row("events written", "%d", st.EventsWritten)
 	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)

@@ -47,6 +47,9 @@ var started = wire.Status{
 		{CPU: 6},
 		{CPU: 7},
 	},
+	Name:         "web",
+	Output:       "/srv/traces/web",
+	WorkloadCPUs: []int{0, 1, 2},
 }
 
 // statusOf is a handler that answers status requests with st, and event_list with
@@ -60,12 +63,15 @@ func statusOf(t *testing.T, st wire.Status) handler {
 
 func TestStatusTable(t *testing.T) {
 	d := startFakeDom0(t, statusOf(t, started))
-	d.run(t, "status").wantOK(t, `state             started
+	d.run(t, "status").wantOK(t, `session           web
+state             started
+output            /srv/traces/web
 uuid              5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162
 sub-buffers       8 x 64KiB = 512KiB per pCPU
 mode              discard
 switch timer      500ms
 cpus online       0-2,5 (4 of 8)
+workload cpus     0-2
 events            2 of 5 enabled: sched_switch, irq_entry
 events written    123456
 events lost       12 (buffer full 10, too big 2)

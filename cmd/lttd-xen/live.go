@@ -42,17 +42,27 @@ type liveView struct {
 	bar  *progressbar.ProgressBar
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// mayDraw reports whether the status line may be drawn now: lttd-xen
+	// owns the terminal's foreground (nil with --progress: always). A
+	// background lttd-xen (started with &) would otherwise draw over the
+	// shell's prompt.
+	mayDraw func() bool
+	drawn   bool // the status line is on the terminal (under mu)
 
 	// plain mode
 	lastLog time.Time
 }
 
-// newLiveView picks the mode from w (stderr): a terminal gets the bar.
-// Log through Writer, so that a log line clears the status line first.
-// Start begins the display.
-func newLiveView(w io.Writer, dom0Socket string) *liveView {
+// newLiveView picks the mode from w (stderr): a terminal gets the bar,
+// drawn while lttd-xen is in the terminal's foreground, or always with
+// progress (--progress). Log through Writer, so that a log line clears
+// the status line first. Start begins the display.
+func newLiveView(w io.Writer, dom0Socket string, progress bool) *liveView {
 	v := &liveView{w: w, probe: &rateProbe{path: dom0Socket}, lastLog: time.Now()}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if !progress {
+			v.mayDraw = func() bool { return isForeground(f) }
+		}
 		v.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSpinnerType(14),
@@ -83,7 +93,10 @@ type barWriter struct{ v *liveView }
 func (b barWriter) Write(p []byte) (int, error) {
 	b.v.mu.Lock()
 	defer b.v.mu.Unlock()
-	b.v.bar.Clear()
+	if b.v.drawn {
+		b.v.bar.Clear()
+		b.v.drawn = false
+	}
 	return b.v.w.Write(p)
 }
 
@@ -101,6 +114,14 @@ func (v *liveView) Start(log *slog.Logger) {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// isForeground reports whether our process group is the foreground one of
+// the terminal f (tcgetpgrp(3) == getpgrp(2)); false if f is not our
+// controlling terminal.
+func isForeground(f *os.File) bool {
+	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 // OnPackets records the consumer's totals (consumer.Config.OnPackets).
@@ -133,9 +154,15 @@ func (v *liveView) redraw(stop <-chan struct{}) {
 			eps = fmt.Sprintf("%.0f events/s", rate)
 		}
 		v.mu.Lock()
-		v.bar.Describe(fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
-			v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load()))
-		v.bar.Set64(int64(v.bytes.Load()))
+		if v.mayDraw == nil || v.mayDraw() {
+			v.bar.Describe(fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
+				v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load()))
+			v.bar.Set64(int64(v.bytes.Load()))
+			v.drawn = true
+		} else if v.drawn { // sent to the background (^Z, bg) since the last draw
+			v.bar.Clear()
+			v.drawn = false
+		}
 		v.mu.Unlock()
 	}
 }
@@ -151,8 +178,10 @@ func (v *liveView) Close() {
 	v.wg.Wait()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.bar.Finish()
-	v.bar.Clear()
+	if v.drawn {
+		v.bar.Clear()
+		v.drawn = false
+	}
 }
 
 // rateProbe measures events/s from dom0's status (events_written), over

@@ -38,7 +38,7 @@ func TestSummary(t *testing.T) {
 // Not a terminal: a plain progress log line, at most every plainEvery.
 func TestLiveViewPlain(t *testing.T) {
 	var buf bytes.Buffer
-	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
 	if v.bar != nil {
 		t.Fatal("a bytes.Buffer was taken for a terminal")
 	}
@@ -103,7 +103,7 @@ func TestLiveViewTerminal(t *testing.T) {
 			}
 		}
 	}()
-	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true)
 	if v.bar == nil {
 		t.Fatal("a pseudo-terminal was not taken for a terminal")
 	}
@@ -118,4 +118,23 @@ func TestLiveViewTerminal(t *testing.T) {
 		t.Fatal("no status line on the terminal after 5 s")
 	}
 	v.Close()
+}
+
+// A terminal whose foreground lttd-xen does not own (here: not even its controlling
+// terminal, as for "lttd-xen &" after the shell took the terminal back) gets no status line
+// unless --progress says so.
+func TestLiveViewBackground(t *testing.T) {
+	master, slave := openPTY(t)
+	defer master.Close()
+	defer slave.Close()
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
+	if v.bar == nil || v.mayDraw == nil {
+		t.Fatal("a terminal without --progress: want the bar, drawn only in the foreground")
+	}
+	if v.mayDraw() {
+		t.Error("a pseudo-terminal that is not ours was taken for our foreground")
+	}
+	if p := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true); p.mayDraw != nil {
+		t.Error("--progress: the bar should always be drawn")
+	}
 }

@@ -29,8 +29,6 @@ func destination(c *cli.Context) (dir string, relay *consumer.RelayConfig, err e
 	switch {
 	case out != "" && url != "":
 		return "", nil, cmdline.Usagef("--output and --url exclude each other (--url file://DIR is --output DIR)")
-	case out == "" && url == "":
-		return "", nil, cmdline.Usagef("say where the trace goes: --output DIR or --url net://HOST")
 	case out != "":
 		if c.IsSet("session") || c.IsSet("hostname") || c.IsSet("live-timer") {
 			return "", nil, cmdline.Usagef("--session, --hostname and --live-timer go with --url net://HOST")

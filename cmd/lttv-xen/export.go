@@ -37,7 +37,7 @@ clock's wall-clock origin and the window's start in ns of the trace clock.
 
 EXAMPLES:
    lttv-xen export --format chrome --output /tmp/trace.json /tmp/trace
-   lttv-xen export --format chrome --output /tmp/second.json --begin 1s --end 2s /tmp/trace`,
+   lttv-xen export --format chrome --output /tmp/window.json --begin 100ms --end 200ms /tmp/trace`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "format", Usage: "the output `FORMAT`: chrome (Trace Event Format JSON)", Value: "chrome"},
 			&cli.StringFlag{Name: "output", Usage: "write to `FILE` (required)"},

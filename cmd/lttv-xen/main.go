@@ -111,7 +111,7 @@ EXAMPLES:
 // without a subcommand.
 func noCommand(c *cli.Context) error {
 	if c.Args().Present() {
-		return cmdline.Usagef("unknown command %q (see: %s --help)", c.Args().First(), name)
+		return cmdline.UnknownCommand(name, c.Args().First(), c.App.Commands)
 	}
 	return cmdline.Usagef("no command given (see: %s --help)", name)
 }

@@ -62,7 +62,7 @@ an error (exit 1).
 
 EXAMPLES:
    lttv-xen summary /tmp/trace
-   lttv-xen summary --begin 1s --end 2s /tmp/trace
+   lttv-xen summary --begin 100ms --end 200ms /tmp/trace
    lttv-xen summary --json /tmp/trace | jq '.hypercalls[] | select(.name == "sched_op")'`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object"},

@@ -42,8 +42,8 @@ beyond 200000 marks, marks become a density strip; the page says so. The
 page stays under 20 MiB whatever the trace's size.
 
 EXAMPLES:
-   lttv-xen timeline --output /tmp/trace.html /tmp/trace && xdg-open /tmp/trace.html
-   lttv-xen timeline /tmp/trace --output /tmp/zoom.html --begin 1s --end 1.2s`,
+   lttv-xen timeline --output /tmp/trace.html /tmp/trace      # then open /tmp/trace.html in a browser
+   lttv-xen timeline /tmp/trace --output /tmp/zoom.html --begin 100ms --end 120ms`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Usage: "write the page to `FILE` (required)"},
 			&cli.BoolFlag{Name: "salvage", Usage: "skip damaged regions, draw what can be read, report the damage on stderr"},

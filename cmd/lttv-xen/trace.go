@@ -15,19 +15,14 @@ import (
 const metadataFile = "metadata"
 
 // openTrace opens the trace directory dir with [record.OpenTrace], turning
-// its failures into messages that say what dir lacks: a directory that is not
-// there, a directory without metadata, or one without any stream file.
-// Metadata that does not parse is a [*record.DecodeError], whose message
-// names the file and offset.
+// its failures into messages that say what dir lacks: a directory that is
+// not there, or one without metadata. A trace with metadata and no stream
+// file is a trace in which no pCPU wrote a packet (lttd-xen creates a
+// pCPU's stream with its first packet); like babeltrace2, the commands read
+// it as a trace of no event. Metadata that does not parse is a
+// [*record.DecodeError], whose message names the file and offset.
 func openTrace(dir string) (*record.Trace, error) {
-	tr, err := openMetadata(dir)
-	if err != nil {
-		return nil, err
-	}
-	if len(tr.Streams) == 0 {
-		return nil, fmt.Errorf("%s: not a trace directory: %s but no stream file (channelN_M)", dir, metadataFile)
-	}
-	return tr, nil
+	return openMetadata(dir)
 }
 
 // openMetadata is [openTrace] for a trace that may have no stream file yet

@@ -42,6 +42,9 @@ func Logger(c *cli.Context, w io.Writer, name string) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(c.String(LogLevelFlag.Name))); err != nil {
 		return nil, Usagef("--log-level %q: want debug, info, warn or error", c.String(LogLevelFlag.Name))
 	}
+	if c.Bool(VerboseFlag.Name) {
+		level = slog.LevelDebug
+	}
 	h := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
 	return slog.New(h).With("cmd", name), nil
 }
@@ -75,6 +78,7 @@ const (
 func Run(app *cli.App, args []string) int {
 	app.Version = Version
 	app.EnableBashCompletion = true
+	withVerbose(app)
 	app.ExitErrHandler = func(*cli.Context, error) {} // we print and exit ourselves
 	err := app.Run(args)
 	if err == nil {
