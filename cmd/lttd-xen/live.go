@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type liveView struct {
 	mu    sync.Mutex // serializes drawing and log lines on a terminal
 
 	packets, bytes, lost atomic.Uint64
+	streams              atomic.Pointer[string] // per-stream packets: "cpu0 12, cpu1 9"
 
 	// terminal mode
 	bar  *progressbar.ProgressBar
@@ -126,6 +128,8 @@ func isForeground(f *os.File) bool {
 
 // OnPackets records the consumer's totals (consumer.Config.OnPackets).
 func (v *liveView) OnPackets(st consumer.Stats) {
+	per := streamFigures(st.Streams)
+	v.streams.Store(&per)
 	v.packets.Store(st.Packets)
 	v.bytes.Store(st.Bytes)
 	v.lost.Store(st.Lost)
@@ -135,7 +139,7 @@ func (v *liveView) OnPackets(st consumer.Stats) {
 	v.lastLog = time.Now()
 	rate, _ := v.probe.sample()
 	v.log.Info("progress", "packets", st.Packets, "written", size.Format(st.Bytes),
-		"events_per_s", fmt.Sprintf("%.0f", rate), "lost", st.Lost)
+		"events_per_s", fmt.Sprintf("%.0f", rate), "lost", st.Lost, "streams", per)
 }
 
 // redraw is the terminal's once-a-second refresh.
@@ -155,8 +159,12 @@ func (v *liveView) redraw(stop <-chan struct{}) {
 		}
 		v.mu.Lock()
 		if v.mayDraw == nil || v.mayDraw() {
-			v.bar.Describe(fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
-				v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load()))
+			line := fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
+				v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load())
+			if per := v.streams.Load(); per != nil && *per != "" {
+				line += " [" + *per + "]"
+			}
+			v.bar.Describe(line)
 			v.bar.Set64(int64(v.bytes.Load()))
 			v.drawn = true
 		} else if v.drawn { // sent to the background (^Z, bg) since the last draw
@@ -210,4 +218,26 @@ func (p *rateProbe) sample() (float64, bool) {
 		return 0, true
 	}
 	return float64(n-p.last) / now.Sub(p.lastAt).Seconds(), true
+}
+
+// streamFigures is the per-stream part of the status: each stream's
+// packets, and its lost records when there are any ("cpu0 12, cpu1 9 (3
+// lost)"), for the first eight streams.
+func streamFigures(streams []consumer.StreamStats) string {
+	const most = 8 // a status line is one terminal line
+	var b strings.Builder
+	for i, ss := range streams {
+		if i == most {
+			fmt.Fprintf(&b, ", +%d more", len(streams)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "cpu%d %d", ss.CPU, ss.Packets)
+		if ss.Lost > 0 {
+			fmt.Fprintf(&b, " (%d lost)", ss.Lost)
+		}
+	}
+	return b.String()
 }

@@ -49,8 +49,8 @@ func TestLiveViewPlain(t *testing.T) {
 		t.Fatalf("logged before %v: %q", plainEvery, buf.String())
 	}
 	v.lastLog = time.Now().Add(-plainEvery)
-	v.OnPackets(consumer.Stats{Packets: 2, Bytes: 8192, Lost: 5})
-	if s := buf.String(); !strings.Contains(s, "msg=progress packets=2 written=8KiB") || !strings.Contains(s, "lost=5") {
+	v.OnPackets(consumer.Stats{Packets: 2, Bytes: 8192, Lost: 5, Streams: []consumer.StreamStats{{CPU: 3, Packets: 2, Lost: 5}}})
+	if s := buf.String(); !strings.Contains(s, "msg=progress packets=2 written=8KiB") || !strings.Contains(s, "lost=5") || !strings.Contains(s, `streams="cpu3 2 (5 lost)"`) {
 		t.Errorf("progress line: %q", s)
 	}
 }
@@ -108,10 +108,12 @@ func TestLiveViewTerminal(t *testing.T) {
 		t.Fatal("a pseudo-terminal was not taken for a terminal")
 	}
 	v.Start(slog.New(slog.NewTextHandler(v.Writer(), nil)))
-	v.OnPackets(consumer.Stats{Packets: 12, Bytes: 12 << 12, Lost: 3})
+	v.OnPackets(consumer.Stats{Packets: 12, Bytes: 12 << 12, Lost: 3, Streams: []consumer.StreamStats{
+		{CPU: 0, Packets: 5}, {CPU: 1, Packets: 7, Lost: 3},
+	}})
 	select {
 	case s := <-out:
-		if !strings.Contains(s, "lttd-xen: 12 packets, 48KiB written, ? events/s, 3 lost") {
+		if !strings.Contains(s, "lttd-xen: 12 packets, 48KiB written, ? events/s, 3 lost [cpu0 5, cpu1 7 (3 lost)]") {
 			t.Errorf("status line: %q", s)
 		}
 	case <-time.After(5 * time.Second):
