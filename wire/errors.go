@@ -42,6 +42,11 @@ const (
 	CodeDenied      Code = "denied"      // the peer's uid is not allowed
 	CodeUnavailable Code = "unavailable" // a server this one relays to is not reachable
 	CodeInternal    Code = "internal"    // anything else
+
+	// Codes of an emit that wrote nothing. Each one's text says what to do.
+	CodeBufferFull    Code = "buffer_full"    // the record was dropped (and counted as lost): no free sub-buffer
+	CodeEventDisabled Code = "event_disabled" // the trace does not record this event type: nothing written, nothing lost
+	CodeTooLarge      Code = "too_large"      // over a documented limit (a record over a sub-buffer, a list over a cap); the text gives the limit
 )
 
 var codeText = map[Code]string{
@@ -56,6 +61,10 @@ var codeText = map[Code]string{
 	CodeDenied:      "permission denied",
 	CodeUnavailable: "unavailable",
 	CodeInternal:    "internal error",
+
+	CodeBufferFull:    "buffer full",
+	CodeEventDisabled: "event disabled",
+	CodeTooLarge:      "too large",
 }
 
 // Remote errors: one sentinel per [Code]. A server wraps them
@@ -76,6 +85,10 @@ var (
 	ErrDenied      = &RemoteError{Code: CodeDenied}
 	ErrUnavailable = &RemoteError{Code: CodeUnavailable}
 	ErrInternal    = &RemoteError{Code: CodeInternal}
+
+	ErrBufferFull    = &RemoteError{Code: CodeBufferFull}
+	ErrEventDisabled = &RemoteError{Code: CodeEventDisabled}
+	ErrTooLarge      = &RemoteError{Code: CodeTooLarge}
 )
 
 // RemoteError is an error with a machine-readable [Code]: either a sentinel (Msg empty) or a
