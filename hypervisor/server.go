@@ -139,7 +139,7 @@ func (s *Server) serveConn(c *wire.Conn) {
 	}
 	if err != nil {
 		s.h.log.Warn("hypercall connection refused", "err", err)
-		c.ReplyError(err)
+		wire.Refuse(c, err)
 		return
 	}
 	bindBy := time.Now().Add(bindDeadline)

@@ -26,3 +26,17 @@ func DialDom0(c *cli.Context) (*wire.Conn, error) {
 	}
 	return conn, nil
 }
+
+// Denied adds to a refusal of our uid by a daemon (an error matching
+// [wire.ErrDenied]) the fix, on the same line: the daemons' --allow-uid,
+// and the modes of the run directory runDir and of dom0.sock, which keep
+// other uids out by default (0700 and 0600). Other errors are returned as
+// they are.
+func Denied(err error, runDir string) error {
+	if !errors.Is(err, wire.ErrDenied) {
+		return err
+	}
+	uid := os.Geteuid()
+	return fmt.Errorf("%w; to let uid %d in, start the hypervisor and dom0 with --allow-uid %d, and let it reach the socket: chmod 0711 %s; chmod 0666 %s",
+		err, uid, uid, runDir, rundir.Path(runDir, rundir.Dom0Socket))
+}
