@@ -91,6 +91,7 @@ EXAMPLES:
 		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
 			cmdline.RunDirFlag,
+			cmdline.InsecureRunDirFlag,
 			cmdline.LogLevelFlag,
 			&cli.DurationFlag{
 				Name:  "timeout",

@@ -15,8 +15,22 @@ import (
 
 // DialDom0 connects to dom0's tools socket in the run directory of c,
 // with an error that tells the user what to start when nothing answers.
+//
+// Unless --insecure-run-dir is given (a command without that flag never
+// overrides), the run directory and the socket must pass [rundir.Trusted]
+// and [rundir.TrustedSocket]: whoever controls them could answer in dom0's
+// place.
 func DialDom0(c *cli.Context) (*wire.Conn, error) {
 	path := rundir.Path(RunDir(c), rundir.Dom0Socket)
+	if !c.Bool(InsecureRunDirFlag.Name) {
+		err := rundir.Trusted(RunDir(c))
+		if err == nil {
+			err = rundir.TrustedSocket(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("refusing to connect: %w (fix the owner or mode, or pass --%s)", err, InsecureRunDirFlag.Name)
+		}
+	}
 	conn, err := wire.Dial(path, 5*time.Second)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ECONNREFUSED) {
