@@ -1,6 +1,7 @@
 package hypervisor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -213,8 +214,15 @@ func (h *Hypervisor) liveTracesLocked() []*Trace {
 	return ts
 }
 
-// EventList is event_list.
-func (h *Hypervisor) EventList() []wire.EventInfo {
+// eventPageBudget bounds the JSON of the events in one event_list reply,
+// leaving room in the message for the rest of the reply. One event always
+// fits: its name, and at most [record.MaxFields] fields of names of at most
+// [record.MaxNameLen] bytes, stay well below it.
+const eventPageBudget = 48 << 10
+
+// EventList is event_list: the event types from id from on, as many as fit
+// one reply, and the id of the next page (0: none).
+func (h *Hypervisor) EventList(from uint32) (page []wire.EventInfo, next uint32) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var mask *eventMask
@@ -222,11 +230,19 @@ func (h *Hypervisor) EventList() []wire.EventInfo {
 		mask = h.trace.mask.Load()
 	}
 	events := h.table.Events()
-	out := make([]wire.EventInfo, 0, len(events))
-	for _, ev := range events {
-		out = append(out, eventInfo(ev, mask.has(ev.ID)))
+	page = []wire.EventInfo{}
+	size := 0
+	for i := int(from); i < len(events); i++ {
+		ev := events[i]
+		info := eventInfo(ev, mask.has(ev.ID))
+		b, err := json.Marshal(info)
+		if err != nil || (len(page) > 0 && size+len(b)+1 > eventPageBudget) {
+			return page, ev.ID
+		}
+		size += len(b) + 1
+		page = append(page, info)
 	}
-	return out
+	return page, 0
 }
 
 func eventInfo(ev *record.Event, enabled bool) wire.EventInfo {
@@ -237,14 +253,20 @@ func eventInfo(ev *record.Event, enabled bool) wire.EventInfo {
 	return info
 }
 
-// enabledNamesLocked lists the enabled event names of t.
-func (h *Hypervisor) enabledNamesLocked(t *Trace) []string {
+// enabledNamesLocked counts the enabled event types of t and lists their
+// names, in id order, as many as fit [wire.MaxStatusNames] bytes.
+func (h *Hypervisor) enabledNamesLocked(t *Trace) (names []string, count int) {
 	mask := t.mask.Load()
-	names := []string{}
+	names = []string{}
+	size := 0
 	for _, ev := range h.table.Events() {
-		if mask.has(ev.ID) {
+		if !mask.has(ev.ID) {
+			continue
+		}
+		count++
+		if size += len(ev.Name) + 3; size <= wire.MaxStatusNames && len(names) == count-1 {
 			names = append(names, ev.Name)
 		}
 	}
-	return names
+	return names, count
 }

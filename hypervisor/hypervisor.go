@@ -419,6 +419,6 @@ func (h *Hypervisor) Status() wire.Status {
 	st.Refcount = uint64(t.refcount)
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
-	st.EnabledEvents = h.enabledNamesLocked(t)
+	st.EnabledEvents, st.EnabledCount = h.enabledNamesLocked(t)
 	return st
 }

@@ -236,7 +236,12 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		}
 		return c.Reply(&wire.Reply{Events: []wire.EventInfo{eventInfo(ev, true)}})
 	case wire.OpEventList:
-		return c.Reply(&wire.Reply{Events: h.EventList()})
+		var from uint32
+		if req.EventList != nil {
+			from = req.EventList.From
+		}
+		page, next := h.EventList(from)
+		return c.Reply(&wire.Reply{Events: page, NextEvent: next})
 	case wire.OpEnableEvent, wire.OpDisableEvent:
 		return replyOrErr(c, h.SetEvents(req.Op == wire.OpEnableEvent, req.Events.Globs))
 	case wire.OpEmit:

@@ -41,7 +41,10 @@ const (
 	// OpEventAdd registers an event type at run time. Arguments: EventAdd. Reply: Events
 	// holding the new event.
 	OpEventAdd Op = "event_add"
-	// OpEventList lists the event types. No arguments. Reply: Events.
+	// OpEventList lists the event types, by id, a page at a time (a page fits a message
+	// whatever the names and fields). Arguments: optional EventList (none: from id 0).
+	// Reply: Events, and NextEvent: 0 when the list is complete, else the id to ask for
+	// next (EventList.From).
 	OpEventList Op = "event_list"
 	// OpEmit makes a pCPU write one event. Arguments: Emit.
 	OpEmit Op = "emit"
@@ -91,6 +94,8 @@ type Request struct {
 	Emit     *EmitArgs     `json:"emit,omitempty"`      // emit
 	Events   *EventsArgs   `json:"events,omitempty"`    // enable_event, disable_event
 	CPU      *CPUArgs      `json:"cpu,omitempty"`       // cpu_online, cpu_offline
+	// EventList is event_list's, optional.
+	EventList *EventListArgs `json:"event_list,omitempty"`
 }
 
 // CreateArgs are the arguments of trace_create (and of the tools' create). Only structural
@@ -126,6 +131,11 @@ type EventsArgs struct {
 	Globs []string `json:"globs"` // [path.Match] syntax, at least one
 }
 
+// EventListArgs are the optional arguments of event_list.
+type EventListArgs struct {
+	From uint32 `json:"from"` // the first event id of the page
+}
+
 // CPUArgs are the arguments of cpu_online and cpu_offline.
 type CPUArgs struct {
 	CPU int `json:"cpu"`
@@ -143,6 +153,8 @@ type Reply struct {
 	Events []EventInfo `json:"events,omitempty"`
 	// MetadataVersion is set by metadata.
 	MetadataVersion uint64 `json:"metadata_version,omitempty"`
+	// NextEvent is set by event_list when the list goes on: the id to ask for next.
+	NextEvent uint32 `json:"next_event,omitempty"`
 }
 
 // Status describes the trace and its channel.
@@ -165,8 +177,15 @@ type Status struct {
 	Readers          int           `json:"readers"`  // registered pollers (dom0)
 	MetadataVersion  uint64        `json:"metadata_version"`
 	UUID             string        `json:"uuid"`
-	EnabledEvents    []string      `json:"enabled_events"`
+	// EnabledEvents names the enabled event types, in id order, as many as fit
+	// [MaxStatusNames] bytes of names: the first EnabledEvents of EnabledCount.
+	EnabledEvents []string `json:"enabled_events"`
+	EnabledCount  int      `json:"enabled_count"`
 }
+
+// MaxStatusNames bounds the bytes of names in [Status.EnabledEvents], so that a status reply
+// fits a message whatever the event types (the whole list: event_list).
+const MaxStatusNames = 16 << 10
 
 // EventInfo describes an event type.
 type EventInfo struct {
@@ -186,18 +205,20 @@ type FieldInfo struct {
 type argKind string
 
 const (
-	argNone     argKind = ""
-	argCreate   argKind = "create"
-	argUnmap    argKind = "unmap"
-	argEventAdd argKind = "event_add"
-	argEmit     argKind = "emit"
-	argEvents   argKind = "events"
-	argCPU      argKind = "cpu"
+	argNone      argKind = ""
+	argCreate    argKind = "create"
+	argUnmap     argKind = "unmap"
+	argEventAdd  argKind = "event_add"
+	argEmit      argKind = "emit"
+	argEvents    argKind = "events"
+	argCPU       argKind = "cpu"
+	argEventList argKind = "event_list"
 )
 
 // opSpec is what the protocol fixes about one op.
 type opSpec struct {
 	args     argKind
+	optional bool               // the args may be absent
 	replyFDs []string           // names of the descriptors an OK reply carries, in order
 	reply    func(*Reply) error // extra checks on an OK reply; nil for none
 }
@@ -222,7 +243,7 @@ var opSpecs = map[Op]opSpec{
 	OpMetadata: {replyFDs: []string{"metadata"}},
 
 	OpEventAdd:     {args: argEventAdd},
-	OpEventList:    {},
+	OpEventList:    {args: argEventList, optional: true},
 	OpEmit:         {args: argEmit},
 	OpEnableEvent:  {args: argEvents},
 	OpDisableEvent: {args: argEvents},
@@ -251,6 +272,9 @@ func (r Request) present() []argKind {
 	if r.CPU != nil {
 		k = append(k, argCPU)
 	}
+	if r.EventList != nil {
+		k = append(k, argEventList)
+	}
 	return k
 }
 
@@ -272,6 +296,9 @@ func (r Request) Validate() error {
 		return nil
 	}
 	if len(present) == 0 {
+		if spec.optional {
+			return nil
+		}
 		return fmt.Errorf("op %s: missing %q arguments: %w", r.Op, spec.args, ErrBadRequest)
 	}
 	if err := r.checkArgs(spec.args); err != nil {

@@ -30,6 +30,10 @@ func TestRequestValidate(t *testing.T) {
 		{"emit", Request{Op: OpEmit, Emit: &EmitArgs{CPU: 1, Name: "x", Fields: map[string]string{"a": "1"}}}, nil},
 		{"enable", Request{Op: OpEnableEvent, Events: &EventsArgs{Globs: []string{"*"}}}, nil},
 		{"cpu_offline", Request{Op: OpCPUOffline, CPU: &CPUArgs{CPU: 3}}, nil},
+		{"event_list", Request{Op: OpEventList}, nil},
+		{"event_list page", Request{Op: OpEventList, EventList: &EventListArgs{From: 40}}, nil},
+		{"event_list with other args", Request{Op: OpEventList, CPU: &CPUArgs{}}, ErrBadRequest},
+		{"status with event_list args", Request{Op: OpStatus, EventList: &EventListArgs{}}, ErrBadRequest},
 
 		{"empty op", Request{}, ErrUnknownOp},
 		{"unknown op", Request{Op: "reboot"}, ErrUnknownOp},
@@ -127,7 +131,7 @@ func TestStatusJSON(t *testing.T) {
 	want := []string{"state", "subbuf_size", "num_subbuf", "mode", "switch_timer_ns", "cpus",
 		"cpus_online", "events_written", "events_lost", "lost_full", "lost_too_big",
 		"packets_delivered", "packets_consumed", "bad_consumed", "refcount", "readers",
-		"metadata_version", "uuid", "enabled_events"}
+		"metadata_version", "uuid", "enabled_events", "enabled_count"}
 	var got []string
 	for k := range m {
 		got = append(got, k)

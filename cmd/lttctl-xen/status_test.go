@@ -77,6 +77,10 @@ func TestStatusEvents(t *testing.T) {
 	}{
 		{"some", started, listOf(eventTypes), "2 of 5 enabled: sched_switch, irq_entry", ""},
 		{"all", all, listOf(eventTypes), "all 5 enabled", ""},
+		{"names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 2}, listOf(eventTypes),
+			"2 of 5 enabled: sched_switch and 1 more (lttctl-xen event list)", ""},
+		{"all, names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 5}, listOf(eventTypes),
+			"all 5 enabled", ""},
 		{"none", wire.Status{State: wire.StateCreated, EnabledEvents: []string{}}, listOf(eventTypes), "none of 5 enabled", ""},
 		{"unsupported", started, fail("event_list: op not supported", wire.ErrUnsupported), "2 enabled: sched_switch, irq_entry", ""},
 		{"unknown op", all, fail(`op "event_list" is not a tools op`, wire.ErrUnknownOp), "5 enabled: sched_switch, irq_entry, printk, net_rx, heartbeat", ""},
