@@ -158,6 +158,30 @@ func TestSalvage(t *testing.T) {
 			binary.LittleEndian.PutUint64(s[b.pkts[4].off+OffPacketSeqNum:], 0)
 			return s
 		}), cat(recsIn(0, 4), recsIn(5, n)), []wantSkip{{b.pkts[4].off, 4096, 1, ErrPacketOrder}}},
+		// One absurd counter: the packet is skipped, and the next plausible
+		// header (it agrees with the packet before) takes over.
+		{"absurd packet_seq_num", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSeqNum, 1<<62); return s }),
+			cat(recsIn(0, 2), recsIn(3, n)), []wantSkip{{b.pkts[2].off, 4096, 1, ErrPacketOrder}}},
+		{"absurd events_discarded", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffEventsDiscarded, 1<<62); return s }),
+			cat(recsIn(0, 2), recsIn(3, n)), []wantSkip{{b.pkts[2].off, 4096, 1, ErrPacketOrder}}},
+		{"absurd timestamp_end", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffTimestampEnd, 1<<62); return s }),
+			cat(recsIn(0, 2), recsIn(3, n)), []wantSkip{{b.pkts[2].off, 4096, 1, ErrTimestampOrder}}},
+		{"absurd packet_seq_num in the first packet", with(func(s []byte) []byte { put64(s, OffPacketSeqNum, 1<<62); return s }),
+			recsIn(1, n), []wantSkip{{0, 4096, 1, ErrPacketOrder}}},
+		{"absurd packet_size inside the file", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSize, 3*4096*8); return s }),
+			cat(recsIn(0, 2), recsIn(3, n)), []wantSkip{{b.pkts[2].off, 4096, 1, ErrContentSize}}},
+		{"absurd packet_size past the end", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSize, 1<<40); return s }),
+			cat(recsIn(0, 2), recsIn(3, n)), []wantSkip{{b.pkts[2].off, 4096, 1, ErrContentSize}}},
+		{"absurd packet_size in the first packet", with(func(s []byte) []byte { put64(s, OffPacketSize, 1<<40); return s }),
+			recsIn(1, n), []wantSkip{{0, 4096, 1, ErrContentSize}}},
+		{"absurd counters in two packets", with(func(s []byte) []byte {
+			put64(s, b.pkts[1].off+OffPacketSeqNum, 1<<62)
+			put64(s, b.pkts[4].off+OffEventsDiscarded, 1<<62)
+			return s
+		}), cat(recsIn(0, 1), recsIn(2, 4), recsIn(5, n)), []wantSkip{
+			{b.pkts[1].off, 4096, 1, ErrPacketOrder},
+			{b.pkts[4].off, 4096, 1, ErrPacketOrder},
+		}},
 		{"damage in two places", with(func(s []byte) []byte {
 			clear(s[b.pkts[1].off : b.pkts[1].off+8])
 			s[mid.off+OffID+3] ^= 0xff
@@ -257,3 +281,5 @@ func TestSalvageNextPacket(t *testing.T) {
 		t.Fatalf("totals %+v", tot)
 	}
 }
+
+func put64(s []byte, off int64, v uint64) { binary.LittleEndian.PutUint64(s[off:], v) }
