@@ -272,8 +272,9 @@ func (r *Reader) openPacket() error {
 		return io.EOF // the packet is being written
 	case !whole && r.mode == Strict:
 		return r.fail(off+OffPacketSize, ErrTruncated, "packet_size %d bytes but only %d bytes left in the file", info.PacketBytes(), r.size-off)
-	case r.mode == Salvage:
-		if err := r.plausible(off, info); err != nil {
+	}
+	if r.mode == Salvage {
+		if whole, err = r.plausible(off, &info); err != nil {
 			return err
 		}
 	}

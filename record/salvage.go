@@ -50,9 +50,10 @@ import (
 //     packet_seq_num increasing, events_discarded not decreasing,
 //     timestamp_begin not before this one's timestamp_end.
 //
-// A packet that fails either is damage, like any other: skipped (its bytes
-// and one packet reported), and the scan resumes from the next packet,
-// which agrees with the reference before it.
+// A field that fails is replaced by the bound its neighbours give and
+// reported as a Skip of no bytes and no packet: the packet's records are
+// decoded as usual and the packets after it are checked against sane
+// values, so nothing is skipped that is not damaged.
 //
 // Limits. Damage that still decodes is not seen: a payload integer
 // changed, or a string's bytes. The last packet of the file has no next
@@ -192,9 +193,15 @@ func (r *Reader) scan(from int64) (off int64, seq uint64, found bool, err error)
 
 // plausible is Salvage mode's second look at the header info of the packet
 // at off, which passed [Reader.checkHeader] against r.ord (see the comment
-// at the top of this file). It returns a [*DecodeError] naming the absurd
-// field, or nil.
-func (r *Reader) plausible(off int64, info PacketInfo) error {
+// at the top of this file). A field found out of line is replaced in info
+// by the bound the neighbouring packets give, and reported as a [Skip] of
+// no bytes and no packet (the packet's records are still decoded): the
+// packet_size by the distance to the next packet, packet_seq_num by one
+// below the next packet's, events_discarded by the previous packet's,
+// timestamp_end by the next packet's timestamp_begin. It returns whether
+// the file holds the whole packet (as corrected); an error only if the
+// file cannot be read.
+func (r *Reader) plausible(off int64, info *PacketInfo) (whole bool, err error) {
 	size := info.PacketBytes()
 	var stream uint64 // the stream's packet size, when a packet was decoded
 	if r.havePkt {
@@ -210,25 +217,37 @@ func (r *Reader) plausible(off int64, info PacketInfo) error {
 		next, _, found, err := r.scan(off + int64(info.ContentBytes()))
 		r.ord = saved
 		if err != nil {
-			return err
+			return false, err
 		}
 		if found && uint64(next-off) < size {
-			return r.fail(off+OffPacketSize, ErrContentSize, "packet_size %d bytes, but the next packet starts %d bytes in", size, next-off)
+			r.outOfLine(off+OffPacketSize, ErrContentSize, "packet_size %d bytes, but the next packet starts %d bytes in", size, next-off)
+			info.PacketSize = uint64(next-off) * 8
 		}
 	}
-	y, ok := r.headerAt(off + int64(size))
+	whole = info.PacketBytes() <= uint64(r.size-off)
+	y, ok := r.headerAt(off + int64(info.PacketBytes()))
 	if !ok || (r.ord.started && (y.SeqNum <= r.ord.seq || y.EventsDiscarded < r.ord.disc || y.TimestampBegin < r.ord.ts)) {
-		return nil // no next packet, or it does not agree with the one before this one either
+		return whole, nil // no next packet, or it does not agree with the one before this one either
 	}
-	switch {
-	case y.SeqNum <= info.SeqNum:
-		return r.fail(off+OffPacketSeqNum, ErrPacketOrder, "packet_seq_num %d is out of line: the packets around it have %d and %d", info.SeqNum, r.ord.seq, y.SeqNum)
-	case y.EventsDiscarded < info.EventsDiscarded:
-		return r.fail(off+OffEventsDiscarded, ErrPacketOrder, "events_discarded %d is out of line: the packets around it have %d and %d", info.EventsDiscarded, r.ord.disc, y.EventsDiscarded)
-	case y.TimestampBegin < info.TimestampEnd:
-		return r.fail(off+OffTimestampEnd, ErrTimestampOrder, "timestamp_end %d is out of line: the next packet begins at %d", info.TimestampEnd, y.TimestampBegin)
+	if y.SeqNum <= info.SeqNum {
+		r.outOfLine(off+OffPacketSeqNum, ErrPacketOrder, "packet_seq_num %d is out of line: the next packet's is %d", info.SeqNum, y.SeqNum)
+		info.SeqNum = y.SeqNum - 1
 	}
-	return nil
+	if y.EventsDiscarded < info.EventsDiscarded {
+		r.outOfLine(off+OffEventsDiscarded, ErrPacketOrder, "events_discarded %d is out of line: the next packet's is %d", info.EventsDiscarded, y.EventsDiscarded)
+		info.EventsDiscarded = r.ord.disc
+	}
+	if y.TimestampBegin < info.TimestampEnd {
+		r.outOfLine(off+OffTimestampEnd, ErrTimestampOrder, "timestamp_end %d is out of line: the next packet begins at %d", info.TimestampEnd, y.TimestampBegin)
+		info.TimestampEnd = y.TimestampBegin
+	}
+	return whole, nil
+}
+
+// outOfLine reports a header field at off found out of line and replaced:
+// a Skip of nothing.
+func (r *Reader) outOfLine(off int64, sentinel error, format string, args ...any) {
+	r.addSkip(Skip{File: r.name, Offset: off, Err: r.fail(off, sentinel, format, args...)})
 }
 
 // headerAt returns the header of the packet of this trace's stream at off,
