@@ -108,8 +108,9 @@ func cpuTime() time.Duration {
 type benchChannel struct {
 	ch      *shm.Channel
 	ctrl    *shm.Mapping
+	cons    *shm.Mapping
 	buf     *shm.Mapping
-	ro      *os.File
+	ro      []*os.File
 	enabled atomic.Bool
 	// mask stands for the hypervisor's event filter: a bit per event id,
 	// loaded and tested per event as Trace.write does.
@@ -125,42 +126,50 @@ func (b *benchChannel) enabledFor(id uint32) bool {
 	return m == nil || m[id/64&3]&(1<<(id%64)) != 0
 }
 
-func newBenchChannel(clock func() uint64) (*benchChannel, error) {
+func newBenchChannel(clock func() uint64) (b *benchChannel, err error) {
 	g := ringGeometry
-	b := &benchChannel{}
-	var err error
-	if b.ctrl, err = shm.CreateControl("bench-control", shm.ControlSize(g.NumSubbuf, 4096)); err != nil {
+	b = &benchChannel{}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	var ro *os.File
+	if b.ctrl, ro, err = shm.CreateProducer("bench-control", shm.ControlSize(benchCPUs, g.NumSubbuf, 4096)); err != nil {
 		return nil, err
 	}
-	buf, ro, err := shm.CreateBuffer("bench-buffer", int(g.Total()))
-	if err != nil {
-		b.ctrl.Close()
+	b.ro = append(b.ro, ro)
+	if b.cons, ro, err = shm.CreateConsumer("bench-consumer", shm.ConsumerSize(benchCPUs, 4096)); err != nil {
 		return nil, err
 	}
-	b.buf, b.ro = buf, ro
+	b.ro = append(b.ro, ro)
+	if b.buf, ro, err = shm.CreateProducer("bench-buffer", benchCPUs*int(g.Total())); err != nil {
+		return nil, err
+	}
+	b.ro = append(b.ro, ro)
 	var cons *shm.Consumer
 	var mu sync.Mutex
 	uuid := [16]byte{1}
-	b.ch, err = shm.NewChannel(b.ctrl.Data, b.buf.Data, shm.Config{
-		Geometry: g, UUID: uuid, PageSize: 4096, HeaderSize: record.PacketHeaderSize, Clock: clock,
-		OpenPacket:  func(pkt []byte, seq, ts uint64) { record.OpenPacket(pkt, uuid, 0, seq, ts) },
+	b.ch, err = shm.NewChannel(b.ctrl.Data, b.cons.Data, b.buf.Data, shm.Config{
+		Geometry: g, UUID: uuid, PageSize: 4096, CPUs: benchCPUs, HeaderSize: record.PacketHeaderSize, Clock: clock,
+		OpenPacket:  func(pkt []byte, cpu uint32, seq, ts uint64) { record.OpenPacket(pkt, uuid, 0, cpu, seq, ts) },
 		ClosePacket: record.ClosePacket,
-		Deliver: func(uint64) {
+		Deliver: func(cpu uint32, _ uint64) {
 			mu.Lock()
+			s := cons.Stream(int(cpu))
 			for {
-				if _, _, ok := cons.Next(); !ok {
+				if _, _, ok := s.Next(); !ok {
 					break
 				}
-				cons.Release()
+				s.Release()
 			}
 			mu.Unlock()
 		},
 	})
 	if err == nil {
-		cons, err = shm.NewConsumer(b.ctrl.Data, b.buf.Data)
+		cons, err = shm.NewConsumer(b.ctrl.Data, b.cons.Data, b.buf.Data)
 	}
 	if err != nil {
-		b.close()
 		return nil, err
 	}
 	b.enabled.Store(true)
@@ -168,10 +177,17 @@ func newBenchChannel(clock func() uint64) (*benchChannel, error) {
 	return b, nil
 }
 
+// benchCPUs is the number of pCPU rings of a bench channel: writer w
+// writes into ring w mod benchCPUs, as pCPU w would.
+const benchCPUs = 8
+
 func (b *benchChannel) close() {
 	b.ctrl.Close()
+	b.cons.Close()
 	b.buf.Close()
-	b.ro.Close()
+	for _, f := range b.ro {
+		f.Close()
+	}
 }
 
 // write is the pCPU's per-event path for n events: the hypervisor's
@@ -180,7 +196,7 @@ func (b *benchChannel) close() {
 func (b *benchChannel) write(p path, e prodEvent, cpu uint32, n int, yield bool) (lost uint64) {
 	ev, vals := e.ev, e.vals
 	if p.batched {
-		w := b.ch.Writer()
+		w := b.ch.Ring(int(cpu) % benchCPUs).Writer()
 		for i := range n {
 			if !b.enabledFor(ev.ID) {
 				break
@@ -190,7 +206,7 @@ func (b *benchChannel) write(p path, e prodEvent, cpu uint32, n int, yield bool)
 				lost++
 				continue
 			}
-			ev.Encode(buf, ts, cpu, vals)
+			ev.Encode(buf, ts, vals)
 			w.Commit()
 			if i%batch == batch-1 {
 				w.Flush()
@@ -206,13 +222,14 @@ func (b *benchChannel) write(p path, e prodEvent, cpu uint32, n int, yield bool)
 		if !b.enabledFor(ev.ID) {
 			break
 		}
-		r, err := b.ch.Reserve(ev.Size(vals))
+		ring := b.ch.Ring(int(cpu) % benchCPUs)
+		r, err := ring.Reserve(ev.Size(vals))
 		if err != nil {
 			lost++
 			continue
 		}
-		ev.Encode(r.Buf, r.TS, cpu, vals)
-		b.ch.Commit(&r)
+		ev.Encode(r.Buf, r.TS, vals)
+		ring.Commit(&r)
 		if yield && i%batch == batch-1 {
 			runtime.Gosched()
 		}
@@ -249,7 +266,7 @@ type copyRing struct {
 
 func newCopyRing(e prodEvent) *copyRing {
 	c := &copyRing{rec: make([]byte, e.ev.Size(e.vals)), ring: make([]byte, ringGeometry.Total())}
-	e.ev.Encode(c.rec, 1, 0, e.vals)
+	e.ev.Encode(c.rec, 1, e.vals)
 	clear(c.ring) // fault it in
 	return c
 }

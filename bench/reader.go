@@ -28,6 +28,7 @@ type reader struct {
 	conn    *wire.Conn
 	mapID   uint64
 	ctrl    *shm.Mapping
+	cons    *shm.Mapping
 	buf     *shm.Mapping
 	ring    *shm.Consumer
 	wake    *os.File // nil until register
@@ -49,19 +50,24 @@ func openReader(sock string) (r *reader, err error) {
 			r.close()
 		}
 	}()
-	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap})
+	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
 	if err != nil {
 		return nil, fmt.Errorf("map: %w", err)
 	}
 	r.mapID = rep.MapID
-	if r.ctrl, err = shm.MapControl(files[0]); err != nil {
+	if r.ctrl, err = shm.MapReadOnly(files[0]); err != nil {
 		files[1].Close()
+		files[2].Close()
 		return nil, err
 	}
-	if r.buf, err = shm.MapBuffer(files[1]); err != nil {
+	if r.cons, err = shm.MapConsumer(files[1]); err != nil {
+		files[2].Close()
 		return nil, err
 	}
-	if r.ring, err = shm.NewConsumer(r.ctrl.Data, r.buf.Data); err != nil {
+	if r.buf, err = shm.MapReadOnly(files[2]); err != nil {
+		return nil, err
+	}
+	if r.ring, err = shm.NewConsumer(r.ctrl.Data, r.cons.Data, r.buf.Data); err != nil {
 		return nil, err
 	}
 	// The clock: timestamps are CLOCK_MONOTONIC ns unless the metadata
@@ -100,10 +106,17 @@ func (r *reader) register() error {
 	return unix.SetNonblock(int(r.wake.Fd()), true)
 }
 
-// take reads every delivered packet: its latency, then releases it.
+// take reads every delivered packet of every stream: its latency, then
+// releases it.
 func (r *reader) take() {
+	for cpu := range r.ring.Streams() {
+		r.takeStream(r.ring.Stream(cpu))
+	}
+}
+
+func (r *reader) takeStream(s *shm.Stream) {
 	for {
-		pkt, _, ok := r.ring.Next()
+		pkt, _, ok := s.Next()
 		if !ok {
 			return
 		}
@@ -114,7 +127,7 @@ func (r *reader) take() {
 			d = r.toNS(now - end)
 		}
 		r.latency = append(r.latency, float64(d)/1e3)
-		r.ring.Release()
+		s.Release()
 	}
 }
 
@@ -187,6 +200,7 @@ func (r *reader) close() {
 		unix.Close(r.stopFD)
 	}
 	r.buf.Close()
+	r.cons.Close()
 	r.ctrl.Close()
 	r.conn.Close()
 }

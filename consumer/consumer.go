@@ -6,11 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/poller"
+	"github.com/lttng-xen/lttng-xen/internal/sockwait"
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -32,15 +33,28 @@ type Config struct {
 	OnPackets func(Stats)
 }
 
-// Stats are a consumer's running totals.
+// Stats are a consumer's running totals: the sums over its streams, and
+// each stream's own figures.
 type Stats struct {
-	Packets    uint64 // packets in the stream file (Kept included)
-	Bytes      uint64 // bytes in the stream file
-	Lost       uint64 // records the producer dropped (from the control page)
+	Packets    uint64 // packets in the stream files (Kept included)
+	Bytes      uint64 // bytes in the stream files
+	Lost       uint64 // records the producer dropped (from the control region)
 	Wakeups    uint64 // returns from poll(2)
 	Kept       uint64 // packets --resume found whole on disk and kept
 	Missing    uint64 // packets released before --resume but not on disk
 	Reconnects uint64 // times the consumer re-attached to a restarted dom0
+	// Streams has one entry per stream file written so far, by pCPU.
+	Streams []StreamStats
+}
+
+// StreamStats are one stream's (one pCPU's) figures.
+type StreamStats struct {
+	CPU     int
+	Packets uint64 // packets in the stream file (Kept included)
+	Bytes   uint64
+	Lost    uint64 // records the pCPU's ring dropped
+	Kept    uint64
+	Missing uint64
 }
 
 // Consumer is one lttd-xen session. It is driven by one goroutine (Run);
@@ -52,65 +66,63 @@ type Consumer struct {
 	connFD  int
 	mapID   uint64 // our reference on the trace's memory, 0 if none
 	ctrlMap *shm.Mapping
+	consMap *shm.Mapping
 	bufMap  *shm.Mapping
 	ring    *shm.Consumer
 	ctrl    *shm.Control
 	sbSize  uint64
 	wake    int // wakeup descriptor (non-blocking), -1 if none
 	wakeF   *os.File
-	stop    int // eventfd written by Stop
-	stream  *os.File
-	pos     int64 // end of the last whole packet in the stream file
+	poll    *poller.Poller // woken by Stop
+	streams []*streamFile  // by pCPU; nil until the stream's first packet
 	metaVer uint64
 	stats   Stats
 	iov     [][]byte
 }
 
 // Open maps the trace through dom0 (conn, which the consumer owns from
-// now on), writes the metadata, opens the stream file (and with
-// Config.Resume finds where the trace on disk ends) and registers as a
-// reader. On error everything taken so far is released.
+// now on) as its one consumer, decides what to do with the output
+// directory (with Config.Resume: find where each stream on disk ends, and
+// refuse a directory that does not hold this trace before changing
+// anything), writes the metadata and registers as a reader. On error
+// everything taken so far is released.
 func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1, stop: -1}
+	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1}
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
-	if c.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+	if c.poll, err = poller.New(); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("eventfd: %w", err)
-	}
-	c.setConn(conn)
-	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
 		return nil, err
 	}
+	c.setConn(conn)
+	// Map first: a consumer refused (another holds the role) writes nothing,
+	// not even the output directory.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap})
+	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
 	if err != nil {
 		return nil, fmt.Errorf("map the trace: %w", err)
 	}
 	c.mapID = rep.MapID
-	if c.ctrlMap, err = shm.MapControl(files[0]); err != nil {
-		files[1].Close()
-		return nil, fmt.Errorf("map control page: %w", err)
-	}
-	if c.bufMap, err = shm.MapBuffer(files[1]); err != nil {
-		return nil, fmt.Errorf("map buffer: %w", err)
-	}
-	if c.ring, err = shm.NewConsumer(c.ctrlMap.Data, c.bufMap.Data); err != nil {
+	if err := c.mapFiles(files); err != nil {
 		return nil, err
 	}
-	c.ctrl = c.ring.Control()
+	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
+		return nil, err
+	}
 	c.sbSize = c.ctrl.Info().Geometry.SubbufSize
-	c.ctrl.SetConsumerPID(uint64(os.Getpid()))
-	if err := c.writeMetadata(); err != nil {
-		return nil, err
+	c.streams = make([]*streamFile, c.ring.Streams())
+	if cfg.Resume {
+		if err := c.resume(); err != nil {
+			return nil, err
+		}
 	}
-	if err := c.openStream(); err != nil {
+	if err := c.writeMetadata(); err != nil {
 		return nil, err
 	}
 	if err := c.register(); err != nil {
@@ -118,6 +130,38 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	}
 	conn.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// mapFiles maps the three descriptors of a map reply: the control region
+// and the buffer read-only, the consumer region read-write. It takes
+// ownership of files.
+func (c *Consumer) mapFiles(files []*os.File) (err error) {
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				if f != nil {
+					f.Close()
+				}
+			}
+		}
+	}()
+	if c.ctrlMap, err = shm.MapReadOnly(files[0]); err != nil {
+		return fmt.Errorf("map control region: %w", err)
+	}
+	files[0] = nil
+	if c.consMap, err = shm.MapConsumer(files[1]); err != nil {
+		return fmt.Errorf("map consumer region: %w", err)
+	}
+	files[1] = nil
+	if c.bufMap, err = shm.MapReadOnly(files[2]); err != nil {
+		return fmt.Errorf("map buffer: %w", err)
+	}
+	files[2] = nil
+	if c.ring, err = shm.NewConsumer(c.ctrlMap.Data, c.consMap.Data, c.bufMap.Data); err != nil {
+		return err
+	}
+	c.ctrl = c.ring.Control()
+	return nil
 }
 
 // setConn makes conn the connection to dom0.
@@ -138,23 +182,6 @@ func (c *Consumer) register() error {
 	c.wake = int(c.wakeF.Fd()) // Fd switches the descriptor to blocking; undo it:
 	if err := unix.SetNonblock(c.wake, true); err != nil {
 		return fmt.Errorf("wakeup fd: %w", err)
-	}
-	return nil
-}
-
-// openStream opens the stream file: truncated for a new trace, or, with
-// Resume, cut back to the end of its last whole packet.
-func (c *Consumer) openStream() (err error) {
-	flags := os.O_CREATE | os.O_RDWR // RDWR: --resume reads the packet headers
-	if !c.cfg.Resume {
-		flags |= os.O_TRUNC
-	}
-	name := filepath.Join(c.cfg.Output, StreamFile)
-	if c.stream, err = os.OpenFile(name, flags, 0o644); err != nil {
-		return fmt.Errorf("open stream file: %w", err)
-	}
-	if c.cfg.Resume {
-		return c.resume()
 	}
 	return nil
 }
@@ -181,15 +208,10 @@ func (c *Consumer) writeMetadata() error {
 
 // Stop asks Run to write what is delivered and return. Safe from any
 // goroutine (a signal handler's).
-func (c *Consumer) Stop() { _, _ = unix.Write(c.stop, oneEvent) }
-
-var oneEvent = []byte{1, 0, 0, 0, 0, 0, 0, 0}
+func (c *Consumer) Stop() { c.poll.Wake() }
 
 // errHangup: dom0 closed the connection (internal to Run).
 var errHangup = errors.New("dom0 closed the connection")
-
-// errStopped: Stop was called while waiting for dom0 (internal to Run).
-var errStopped = errors.New("stopped")
 
 // Run consumes until the trace is destroyed (nil), Stop is called (nil),
 // or something fails. When dom0 goes away it writes what is delivered,
@@ -214,7 +236,7 @@ func (c *Consumer) Run() error {
 		}
 		werr := c.writeReady()
 		switch {
-		case errors.Is(err, errStopped):
+		case errors.Is(err, sockwait.ErrStopped):
 			return werr
 		case werr == nil && c.ctrl.State() == shm.StateDestroyed:
 			return nil
@@ -227,12 +249,12 @@ func (c *Consumer) Run() error {
 //
 //  1. drain the wakeup descriptor;
 //  2. load the trace state;
-//  3. write every delivered packet;
+//  3. write every delivered packet of every stream;
 //  4. if the state loaded in 2 was "destroyed", every packet has been
 //     delivered before it (the producer publishes the state after its final
 //     flush) and written in 3: done;
-//  5. poll(2) the wakeup descriptor, dom0's connection and the stop
-//     eventfd, with no timeout.
+//  5. poll(2) the wakeup descriptor and dom0's connection (and the
+//     poller's stop eventfd), with no timeout.
 //
 // A delivery after 1 either is seen in 3 or makes the descriptor readable
 // for 5: drain, check, then sleep. It returns errHangup when dom0 closes
@@ -241,7 +263,6 @@ func (c *Consumer) consume() error {
 	pfd := []unix.PollFd{
 		{Fd: int32(c.wake), Events: unix.POLLIN},
 		{Fd: int32(c.connFD), Events: unix.POLLRDHUP},
-		{Fd: int32(c.stop), Events: unix.POLLIN},
 	}
 	for {
 		c.drainWakeup()
@@ -252,14 +273,12 @@ func (c *Consumer) consume() error {
 		if state == shm.StateDestroyed {
 			return nil
 		}
-		if _, err := unix.Poll(pfd, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("poll: %w", err)
+		stopped, err := c.poll.Wait(pfd, -1)
+		if err != nil {
+			return err
 		}
 		c.stats.Wakeups++
-		if pfd[2].Revents != 0 {
+		if stopped {
 			return c.writeReady()
 		}
 		if pfd[1].Revents != 0 {
@@ -286,7 +305,16 @@ func (c *Consumer) drainWakeup() {
 }
 
 // Stats returns the running totals. Call from Run's goroutine or after Run.
-func (c *Consumer) Stats() Stats { return c.stats }
+func (c *Consumer) Stats() Stats {
+	st := c.stats
+	st.Streams = nil
+	for _, sf := range c.streams {
+		if sf != nil {
+			st.Streams = append(st.Streams, sf.stats)
+		}
+	}
+	return st
+}
 
 // dropConn closes the connection to dom0 and what came through it: the
 // wakeup descriptor. The mapping reference died with the connection.
@@ -312,16 +340,17 @@ func (c *Consumer) Close() error {
 		}
 		c.mapID = 0
 	}
-	if c.stream != nil {
-		errs = append(errs, c.stream.Close())
-		c.stream = nil
+	for i, sf := range c.streams {
+		if sf != nil {
+			errs = append(errs, sf.f.Close())
+			c.streams[i] = nil
+		}
 	}
 	c.dropConn()
-	if c.stop >= 0 {
-		unix.Close(c.stop)
-		c.stop = -1
+	if c.poll != nil {
+		c.poll.Close()
 	}
 	c.ring = nil
-	errs = append(errs, c.bufMap.Close(), c.ctrlMap.Close())
+	errs = append(errs, c.bufMap.Close(), c.consMap.Close(), c.ctrlMap.Close())
 	return errors.Join(errs...)
 }

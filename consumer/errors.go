@@ -21,6 +21,11 @@ var (
 	// output directory.
 	ErrOtherTrace = errors.New("the output directory holds another trace")
 
+	// ErrNotTrace: --resume found, under a stream file's name, something it
+	// will not touch: a symbolic link, a file that is not regular, or one
+	// whose first packet does not parse. Nothing was changed.
+	ErrNotTrace = errors.New("not a stream of this trace (nothing was changed; --force moves it aside)")
+
 	// ErrNotEmpty: the output directory holds files and neither --force
 	// nor --resume was given.
 	ErrNotEmpty = errors.New("output directory is not empty (use --force to overwrite, --resume to continue a trace)")

@@ -5,13 +5,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// File names inside a trace directory.
-const (
-	MetadataFile = "metadata"
-	StreamFile   = "channel0_0"
-)
+// MetadataFile is the metadata's name inside a trace directory; the
+// streams are named by [StreamFile].
+const MetadataFile = "metadata"
+
+// streamCPU returns the pCPU of a stream file's name ("channel0_12": 12),
+// or ok == false for any other name (such as ".channel0_3.torn-8192").
+func streamCPU(name string) (cpu int, ok bool) {
+	digits, found := strings.CutPrefix(name, streamPrefix)
+	if !found || digits == "" || len(digits) > 4 || (len(digits) > 1 && digits[0] == '0') {
+		return 0, false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		cpu = cpu*10 + int(r-'0')
+	}
+	return cpu, true
+}
 
 // prepareDir creates dir (0755) or, if it exists, checks that it is empty
 // unless force (which removes the trace files) or resume (which keeps them).
@@ -29,8 +44,11 @@ func prepareDir(dir string, force, resume bool) error {
 		return fmt.Errorf("%s: %w", dir, ErrNotEmpty)
 	}
 	if force && !resume {
-		for _, name := range []string{MetadataFile, StreamFile} {
-			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		for _, e := range ents {
+			if _, ok := streamCPU(e.Name()); !ok && e.Name() != MetadataFile {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("--force: %w", err)
 			}
 		}

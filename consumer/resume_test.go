@@ -18,7 +18,7 @@ func packets(first, n uint64) []byte {
 	var b []byte
 	for seq := first; seq < first+n; seq++ {
 		p := make([]byte, testSubbuf)
-		record.OpenPacket(p, testUUID, 0, seq, seq*100)
+		record.OpenPacket(p, testUUID, 0, 0, seq, seq*100)
 		record.ClosePacket(p, seq*100+50, record.PacketHeaderSize, 0)
 		b = append(b, p...)
 	}

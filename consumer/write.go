@@ -3,68 +3,103 @@ package consumer
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// writeReady writes every delivered packet to the stream file in as few
-// writev(2) calls as possible, straight from the read-only mapping, then
-// releases them. A packet is released only once it is whole on disk.
+// writeReady writes every delivered packet of every stream to its file,
+// in as few writev(2) calls as possible, straight from the read-only
+// mapping, then releases them. A packet is released only once it is whole
+// on disk.
 func (c *Consumer) writeReady() error {
 	for {
-		n := c.ring.Ready()
-		// The metadata version is loaded after the delivered sequences:
-		// the hypervisor stores a new version before any record of a new
-		// event type can be written, hence before the packet holding it is
-		// delivered, so a packet seen here is described by the metadata
-		// written here, before the packet reaches the disk.
-		if v := c.ctrl.MetadataVersion(); v != c.metaVer && c.conn != nil {
-			if err := c.writeMetadata(); err != nil {
+		wrote := false
+		for cpu := range c.ring.Streams() {
+			n, err := c.writeStream(cpu)
+			if err != nil {
 				return err
 			}
+			wrote = wrote || n > 0
 		}
-		if n == 0 {
+		if !wrote {
 			break
 		}
-		n = min(n, maxIOV)
-		c.iov = c.iov[:0]
-		seq := c.ring.NextSeq()
-		for i := range n {
-			c.iov = append(c.iov, c.ring.Packet(seq+uint64(i)))
-		}
-		written, err := writevAll(int(c.stream.Fd()), c.iov)
-		whole := uint64(written) / c.sbSize
-		if whole > 0 {
-			c.ring.ReleaseN(int(whole))
-			c.pos += int64(whole * c.sbSize)
-			c.stats.Packets += whole
-			c.stats.Bytes = uint64(c.pos)
-		}
-		if err != nil {
-			return c.writeFailed(err)
-		}
 	}
-	c.stats.Lost = c.ctrl.LostFull() + c.ctrl.LostTooBig()
+	c.stats.Lost = c.lost()
 	if c.cfg.OnPackets != nil {
-		c.cfg.OnPackets(c.stats)
+		c.cfg.OnPackets(c.Stats())
 	}
 	return nil
+}
+
+// writeStream writes up to maxIOV delivered packets of cpu's stream and
+// returns how many it wrote.
+func (c *Consumer) writeStream(cpu int) (int, error) {
+	s := c.ring.Stream(cpu)
+	n := s.Ready()
+	// The metadata version is loaded after the delivered sequences: the
+	// hypervisor stores a new version before any record of a new event
+	// type can be written, hence before the packet holding it is
+	// delivered, so a packet seen here is described by the metadata
+	// written here, before the packet reaches the disk.
+	if v := c.ctrl.MetadataVersion(); v != c.metaVer && c.conn != nil {
+		if err := c.writeMetadata(); err != nil {
+			return 0, err
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	sf, err := c.stream(cpu)
+	if err != nil {
+		return 0, err
+	}
+	n = min(n, maxIOV)
+	c.iov = c.iov[:0]
+	seq := s.NextSeq()
+	for i := range n {
+		c.iov = append(c.iov, s.Packet(seq+uint64(i)))
+	}
+	written, err := writevAll(int(sf.f.Fd()), c.iov)
+	whole := uint64(written) / c.sbSize
+	if whole > 0 {
+		s.ReleaseN(int(whole))
+		sf.pos += int64(whole * c.sbSize)
+		sf.stats.Packets += whole
+		sf.stats.Bytes = uint64(sf.pos)
+		c.stats.Packets += whole
+		c.stats.Bytes += whole * c.sbSize
+	}
+	cc := c.ctrl.CPU(cpu)
+	sf.stats.Lost = cc.LostFull() + cc.LostTooBig()
+	if err != nil {
+		return int(whole), c.writeFailed(sf, err)
+	}
+	return n, nil
+}
+
+// lost sums the records every ring dropped.
+func (c *Consumer) lost() uint64 {
+	var n uint64
+	for cpu := range c.ctrl.CPUs() {
+		cc := c.ctrl.CPU(cpu)
+		n += cc.LostFull() + cc.LostTooBig()
+	}
+	return n
 }
 
 // writeFailed cuts the stream file back to the end of the last whole
 // packet (a short write may have left part of one) so that the trace on
 // disk stays readable, and says why.
-func (c *Consumer) writeFailed(err error) error {
-	name := filepath.Join(c.cfg.Output, StreamFile)
-	fd := int(c.stream.Fd())
-	if terr := unix.Ftruncate(fd, c.pos); terr != nil {
-		err = errors.Join(err, fmt.Errorf("truncate back to %d bytes: %w", c.pos, terr))
-	} else if _, serr := unix.Seek(fd, c.pos, 0); serr != nil {
+func (c *Consumer) writeFailed(sf *streamFile, err error) error {
+	fd := int(sf.f.Fd())
+	if terr := unix.Ftruncate(fd, sf.pos); terr != nil {
+		err = errors.Join(err, fmt.Errorf("truncate back to %d bytes: %w", sf.pos, terr))
+	} else if _, serr := unix.Seek(fd, sf.pos, 0); serr != nil {
 		err = errors.Join(err, fmt.Errorf("seek: %w", serr))
 	}
-	c.stats.Lost = c.ctrl.LostFull() + c.ctrl.LostTooBig()
-	return fmt.Errorf("write %s: %w (the file ends after %d whole packets)", name, noRoom(err), c.stats.Packets)
+	c.stats.Lost = c.lost()
+	return fmt.Errorf("write %s: %w (the file ends after %d whole packets)", sf.name, noRoom(err), sf.stats.Packets)
 }
 
 // noRoom marks out-of-space errors with ErrNoRoom.

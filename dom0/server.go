@@ -83,6 +83,16 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 		rep.Status.Readers = d.readers()
 		return c.conn.Reply(rep)
 	case wire.OpMap:
+		// The hypervisor names the consumer role's holder by the pid the
+		// kernel vouches for, never one the tool claims.
+		args := wire.MapArgs{}
+		if req.Map != nil {
+			args.Role = req.Map.Role
+		}
+		if pid, _, _, err := wire.PeerCred(c.conn.UnixConn()); err == nil {
+			args.PID = pid
+		}
+		req.Map = &args
 		rep, files, l, err := d.call(req)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lttng-xen/lttng-xen/record"
+	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -18,7 +19,7 @@ func (h *Hypervisor) Emit(cpu int, name string, fields map[string]string) error 
 	if err != nil {
 		return err
 	}
-	if t.state != "started" {
+	if t.state != shm.StateStarted {
 		return fmt.Errorf("%w: the trace is %s; emit needs a started trace (lttctl-xen start)", ErrBadState, t.state)
 	}
 	ev, ok := h.table.ByName(name)

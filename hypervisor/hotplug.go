@@ -8,10 +8,11 @@ import (
 )
 
 // CPU hotplug. pCPU ids range over [0, MaxCPUs); every pCPU has a goroutine
-// that sleeps while the pCPU is offline. Taking a pCPU down waits for it to
-// leave its write section, then writes cpu_offline as its last record;
-// bringing it up writes cpu_online as its first. Between the two, the pCPU
-// writes nothing.
+// that sleeps while the pCPU is offline, and a ring and stream of its own.
+// Taking a pCPU down waits for it to leave its write section, then writes
+// cpu_offline as its last record and flushes its ring; bringing it up
+// writes cpu_online as its first. Between the two, the pCPU writes
+// nothing.
 
 func (h *Hypervisor) cpuLocked(cpu int) (*pcpu, error) {
 	if cpu < 0 || cpu >= len(h.cpus) {
@@ -48,6 +49,11 @@ func (h *Hypervisor) CPUOffline(cpu int) error {
 	p.quiesce()
 	if t := h.running; t != nil {
 		h.emitOnLocked(t, p, h.builtin[record.IDCPUOffline], []record.Value{record.Uint(uint64(cpu))})
+		// The pCPU's stream goes quiet: deliver its partial packet now
+		// (nobody writes to the ring until the pCPU is back, so the final
+		// flush's unconditional close is safe). cpu_online continues the
+		// same stream with the next packet.
+		t.ch.Ring(cpu).Flush(true)
 	}
 	h.log.Info("pCPU offline", "cpu", cpu)
 	return nil
@@ -82,7 +88,7 @@ func (h *Hypervisor) emitOnLocked(t *Trace, p *pcpu, ev *record.Event, vals []re
 	res := t.write(p.id, ev, vals)
 	p.section.Add(-1)
 	if res == wrote {
-		t.emitted.Add(1)
+		t.emitted[p.id].v.Add(1)
 	}
 	return res
 }

@@ -114,15 +114,14 @@ func (h *Hypervisor) Close() error {
 	}
 	h.closed = true
 	if t := h.trace; t != nil {
-		if t.state == "started" {
+		if t.state == shm.StateStarted {
 			h.stopLocked(t)
 		}
 		h.destroyLocked(t)
 	}
-	for _, m := range h.maps {
-		h.unrefLocked(m.t)
+	for id := range h.maps {
+		h.dropMapLocked(id)
 	}
-	clear(h.maps)
 	h.mu.Unlock()
 	close(h.done)
 	h.wg.Wait()
@@ -151,7 +150,7 @@ func (h *Hypervisor) waitRunnable(p *pcpu, done <-chan struct{}) *Trace {
 }
 
 // deliver is every trace's Deliver hook: raise VIRQ_TBUF.
-func (h *Hypervisor) deliver(uint64) { h.virq.raise() }
+func (h *Hypervisor) deliver(uint32, uint64) { h.virq.raise() }
 
 // BindVIRQ binds VIRQ_TBUF for owner (dom0's connection) and returns the
 // eventfd to hand it. The first binder wins until it unbinds.
@@ -192,8 +191,7 @@ func (h *Hypervisor) Disconnect(owner any) {
 	}
 	for id, m := range h.maps {
 		if m.owner == owner {
-			delete(h.maps, id)
-			h.unrefLocked(m.t)
+			h.dropMapLocked(id)
 		}
 	}
 }
@@ -245,13 +243,12 @@ func (h *Hypervisor) Start() error {
 	if err != nil {
 		return err
 	}
-	if t.state == "started" {
+	if t.state == shm.StateStarted {
 		return fmt.Errorf("%w: the trace is already started (stop it with: lttctl-xen stop)", ErrBadState)
 	}
 	t.stop = make(chan struct{})
 	t.enabled.Store(true)
-	t.state = "started"
-	t.ch.Control().SetState(shm.StateStarted)
+	t.setState(shm.StateStarted)
 	h.running = t
 	close(h.started)
 	h.started = make(chan struct{})
@@ -287,7 +284,7 @@ func (h *Hypervisor) Stop() error {
 	if err != nil {
 		return err
 	}
-	if t.state != "started" {
+	if t.state != shm.StateStarted {
 		return fmt.Errorf("%w: the trace is %s, not started (start it with: lttctl-xen start)", ErrBadState, t.state)
 	}
 	h.stopLocked(t)
@@ -304,10 +301,10 @@ func (h *Hypervisor) stopLocked(t *Trace) {
 	h.running = nil
 	h.quiesce()
 	t.ch.Flush(true)
-	t.state = "stopped"
-	t.ch.Control().SetState(shm.StateStopped)
+	t.setState(shm.StateStopped)
 	h.virq.raise() // readers re-check the state even if nothing was flushed
-	h.log.Info("trace stopped", "events_written", t.eventsWritten(), "events_lost", t.ch.Stats().LostFull+t.ch.Stats().LostTooBig)
+	cs := t.ch.Stats()
+	h.log.Info("trace stopped", "events_written", t.eventsWritten(), "events_lost", cs.LostFull+cs.LostTooBig)
 }
 
 // quiesce waits until every pCPU has been seen outside its write sections.
@@ -335,7 +332,7 @@ func (h *Hypervisor) Destroy() error {
 	if err != nil {
 		return err
 	}
-	if t.state == "started" {
+	if t.state == shm.StateStarted {
 		h.stopLocked(t)
 	}
 	h.destroyLocked(t)
@@ -344,7 +341,7 @@ func (h *Hypervisor) Destroy() error {
 
 func (h *Hypervisor) destroyLocked(t *Trace) {
 	h.quiesce()
-	t.ch.Control().SetState(shm.StateDestroyed)
+	t.setState(shm.StateDestroyed)
 	h.virq.raise()
 	h.trace = nil
 	t.zombie = true
@@ -361,21 +358,34 @@ func (h *Hypervisor) unrefLocked(t *Trace) {
 	}
 }
 
-// Map is the map hypercall: it returns the control page descriptor (read-
-// write) and the buffer descriptor (read-only, sealed) and takes a
-// reference on the trace's memory.
-func (h *Hypervisor) Map(owner any) (id uint64, ctrlFD, bufFD int, err error) {
+// Map is the map hypercall: it returns the control region's descriptor
+// (read-only, sealed), the consumer region's (read-write for the consumer
+// role, read-only for an observer) and the buffer's (read-only, sealed), and
+// takes a reference on the trace's memory. One mapping at a time holds the
+// consumer role: a second is refused with [wire.ErrBusy] naming the
+// holder, until the holder unmaps or its connection closes.
+func (h *Hypervisor) Map(owner any, role wire.MapRole, pid int) (id uint64, fds [3]int, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, err := h.current()
 	if err != nil {
-		return 0, -1, -1, err
+		return 0, fds, err
+	}
+	consumer := role == "" || role == wire.RoleConsumer
+	if consumer && t.consumer != 0 {
+		return 0, fds, withCode(fmt.Errorf("the trace already has a consumer: pid %d holds the role (one lttd-xen per trace; stop it first, or use lttd-xen --resume once it is gone)", t.consumerPID), wire.ErrBusy)
 	}
 	h.nextMap++
 	id = h.nextMap
 	h.maps[id] = &mapping{t: t, owner: owner}
 	t.refcount++
-	return id, int(t.ctrl.File.Fd()), int(t.bufRO.Fd()), nil
+	consFD := int(t.consRO.Fd())
+	if consumer {
+		t.consumer, t.consumerPID = id, pid
+		t.ch.Control().SetConsumerPID(uint64(pid))
+		consFD = int(t.cons.File.Fd())
+	}
+	return id, [3]int{int(t.ctrlRO.Fd()), consFD, int(t.bufRO.Fd())}, nil
 }
 
 // Unmap drops the reference taken by Map id.
@@ -386,9 +396,20 @@ func (h *Hypervisor) Unmap(owner any, id uint64) error {
 	if !ok || m.owner != owner {
 		return fmt.Errorf("%w: %d", ErrBadMap, id)
 	}
-	delete(h.maps, id)
-	h.unrefLocked(m.t)
+	h.dropMapLocked(id)
 	return nil
+}
+
+// dropMapLocked forgets mapping id, gives up its consumer role if it held
+// it, and drops its reference.
+func (h *Hypervisor) dropMapLocked(id uint64) {
+	m := h.maps[id]
+	delete(h.maps, id)
+	if m.t.consumer == id {
+		m.t.consumer, m.t.consumerPID = 0, 0
+		m.t.ch.Control().SetConsumerPID(0)
+	}
+	h.unrefLocked(m.t)
 }
 
 // Status is the status hypercall.
@@ -401,24 +422,42 @@ func (h *Hypervisor) Status() wire.Status {
 			online = append(online, int(p.id))
 		}
 	}
-	st := wire.Status{State: wire.StateNone, CPUs: len(h.cpus), CPUsOnline: online, EnabledEvents: []string{}}
+	st := wire.Status{State: wire.StateNone, CPUs: len(h.cpus), CPUsOnline: online, EnabledEvents: []string{}, Clock: h.clockName()}
 	t := h.trace
 	if t == nil {
 		return st
 	}
-	cs := t.ch.Stats()
-	st.State = wire.State(t.state)
+	st.State = wire.State(t.state.String())
 	st.SubbufSize, st.NumSubbuf = t.cfg.Geometry.SubbufSize, t.cfg.Geometry.NumSubbuf
 	st.Mode = wire.Mode(t.cfg.Mode.String())
 	st.SwitchTimer = t.cfg.SwitchTimer
-	st.EventsWritten = t.eventsWritten()
-	st.LostFull, st.LostTooBig = cs.LostFull, cs.LostTooBig
-	st.EventsLost = cs.LostFull + cs.LostTooBig
-	st.PacketsDelivered, st.PacketsConsumed = cs.Delivered, cs.Consumed
-	st.BadConsumed = cs.BadConsumed
+	for cpu, p := range h.cpus {
+		rs := t.ch.Ring(cpu).Stats()
+		cs := wire.CPUStatus{
+			CPU: cpu, Online: p.online.Load(), EventsWritten: t.cpuWritten(cpu),
+			EventsLost: rs.LostFull + rs.LostTooBig, PacketsDelivered: rs.Delivered, PacketsConsumed: rs.Consumed,
+		}
+		st.PerCPU = append(st.PerCPU, cs)
+		st.EventsWritten += cs.EventsWritten
+		st.LostFull += rs.LostFull
+		st.LostTooBig += rs.LostTooBig
+		st.PacketsDelivered += rs.Delivered
+		st.PacketsConsumed += rs.Consumed
+		st.BadConsumed += rs.BadConsumed
+	}
+	st.EventsLost = st.LostFull + st.LostTooBig
 	st.Refcount = uint64(t.refcount)
+	st.ConsumerPID = t.consumerPID
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
 	st.EnabledEvents, st.EnabledCount = h.enabledNamesLocked(t)
 	return st
+}
+
+// clockName is the trace clock's name, as status shows it.
+func (h *Hypervisor) clockName() string {
+	if h.cfg.TSC != nil {
+		return "tsc"
+	}
+	return "monotonic"
 }

@@ -2,10 +2,12 @@ package hypervisor
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +46,7 @@ func TestLifecycleErrors(t *testing.T) {
 		{"start before create", h.Start, ErrNoTrace, wire.ErrNoTrace},
 		{"stop before create", h.Stop, ErrNoTrace, wire.ErrNoTrace},
 		{"destroy before create", h.Destroy, ErrNoTrace, wire.ErrNoTrace},
-		{"map before create", func() error { _, _, _, err := h.Map("x"); return err }, ErrNoTrace, wire.ErrNoTrace},
+		{"map before create", func() error { _, _, err := h.Map("x", wire.RoleConsumer, 1); return err }, ErrNoTrace, wire.ErrNoTrace},
 		{"create", func() error { return h.Create(geom(4096, 4)) }, nil, nil},
 		{"create twice", func() error { return h.Create(geom(4096, 4)) }, ErrTraceExists, wire.ErrExists},
 		{"stop when created", h.Stop, ErrBadState, wire.ErrBadState},
@@ -74,12 +76,24 @@ func TestRefcount(t *testing.T) {
 	if rc := h.Status().Refcount; rc != 1 {
 		t.Fatalf("refcount after create %d", rc)
 	}
-	id, _, _, err := h.Map("reader")
+	id, _, err := h.Map("reader", wire.RoleConsumer, 41)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc := h.Status().Refcount; rc != 2 {
-		t.Fatalf("refcount after map %d", rc)
+	if st := h.Status(); st.Refcount != 2 || st.ConsumerPID != 41 {
+		t.Fatalf("after map: refcount %d, consumer pid %d", st.Refcount, st.ConsumerPID)
+	}
+	// One consumer per trace: a second is refused, naming the holder; an
+	// observer is not a consumer.
+	if _, _, err := h.Map("second", wire.RoleConsumer, 42); !errors.Is(err, wire.ErrBusy) || !strings.Contains(err.Error(), "pid 41") {
+		t.Errorf("second consumer: %v, want busy naming pid 41", err)
+	}
+	obs, _, err := h.Map("observer", wire.RoleObserver, 43)
+	if err != nil {
+		t.Fatalf("observer: %v", err)
+	}
+	if err := h.Unmap("observer", obs); err != nil {
+		t.Fatal(err)
 	}
 	if err := h.Unmap("someone else", id); !errors.Is(err, ErrBadMap) {
 		t.Errorf("unmap by another owner: %v", err)
@@ -107,30 +121,41 @@ type collector struct {
 func collect(t *testing.T, h *Hypervisor) *collector {
 	t.Helper()
 	tr := h.trace
-	cons, err := shm.NewConsumer(tr.ctrl.Data, tr.buf.Data)
+	cons, err := shm.NewConsumer(tr.ctrl.Data, tr.cons.Data, tr.buf.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &collector{dir: t.TempDir(), done: make(chan error, 1), stop: make(chan struct{})}
-	out, err := os.Create(filepath.Join(c.dir, "channel0_0"))
-	if err != nil {
-		t.Fatal(err)
+	var outs []*os.File
+	for cpu := range cons.Streams() {
+		out, err := os.Create(filepath.Join(c.dir, fmt.Sprintf("channel0_%d", cpu)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
 	}
 	go func() {
-		defer out.Close()
+		defer func() {
+			for _, out := range outs {
+				out.Close()
+			}
+		}()
 		buf := make([]byte, 8)
 		for {
 			state := cons.Control().State()
-			for {
-				p, _, ok := cons.Next()
-				if !ok {
-					break
+			for cpu, out := range outs {
+				s := cons.Stream(cpu)
+				for {
+					p, _, ok := s.Next()
+					if !ok {
+						break
+					}
+					if _, err := out.Write(p); err != nil {
+						c.done <- err
+						return
+					}
+					s.Release()
 				}
-				if _, err := out.Write(p); err != nil {
-					c.done <- err
-					return
-				}
-				cons.Release()
 			}
 			if state == shm.StateStopped || state == shm.StateDestroyed {
 				c.done <- nil

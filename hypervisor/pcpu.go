@@ -83,7 +83,7 @@ func (p *pcpu) trace(t *Trace) {
 	}
 	next := time.Now()
 	written := t.written[p.id].v.Load()
-	w := t.ch.Writer()
+	w := t.ch.Ring(int(p.id)).Writer()
 	yield := period == 0 && p.h.onlineCount() > runtime.GOMAXPROCS(0)
 	for {
 		p.section.Add(1)
@@ -94,7 +94,7 @@ func (p *pcpu) trace(t *Trace) {
 	batch:
 		for range batch {
 			id, vals := p.wl.next()
-			switch t.writeBatched(&w, p.id, p.h.builtin[id], vals) {
+			switch t.writeBatched(&w, p.h.builtin[id], vals) {
 			case wrote:
 				written++
 			case disabled:
@@ -139,7 +139,8 @@ const (
 	filtered                    // the event type is disabled: nothing written, nothing lost
 )
 
-// write is the whole path a pCPU pays per event: the enabled check, then
+// write writes one record into pCPU cpu's ring. It is the whole path a
+// pCPU pays per event: the enabled check, then
 // (inside Reserve) the timestamp and the reservation, the encoding into
 // the reserved bytes, and the commit. No lock, no allocation, no system
 // call (but the VIRQ when a packet completes).
@@ -147,12 +148,13 @@ func (t *Trace) write(cpu uint32, ev *record.Event, vals []record.Value) writeRe
 	if res := t.admit(ev); res != wrote {
 		return res
 	}
-	r, err := t.ch.Reserve(ev.Size(vals))
+	ring := t.ch.Ring(int(cpu))
+	r, err := ring.Reserve(ev.Size(vals))
 	if err != nil {
 		return dropped
 	}
-	ev.Encode(r.Buf, r.TS, cpu, vals)
-	t.ch.Commit(&r)
+	ev.Encode(r.Buf, r.TS, vals)
+	ring.Commit(&r)
 	return wrote
 }
 
@@ -171,7 +173,7 @@ func (t *Trace) admit(ev *record.Event) writeResult {
 
 // writeBatched is write for a pCPU's own batch: the commit goes through
 // the pCPU's shm.Writer, which the caller flushes at the end of the batch.
-func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals []record.Value) writeResult {
+func (t *Trace) writeBatched(w *shm.Writer, ev *record.Event, vals []record.Value) writeResult {
 	if res := t.admit(ev); res != wrote {
 		return res
 	}
@@ -179,7 +181,7 @@ func (t *Trace) writeBatched(w *shm.Writer, cpu uint32, ev *record.Event, vals [
 	if err != nil {
 		return dropped
 	}
-	ev.Encode(buf, ts, cpu, vals)
+	ev.Encode(buf, ts, vals)
 	w.Commit()
 	return wrote
 }

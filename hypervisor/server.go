@@ -211,11 +211,15 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		st := h.Status()
 		return c.Reply(&wire.Reply{Status: &st})
 	case wire.OpMap:
-		id, ctrl, buf, err := h.Map(c)
+		var args wire.MapArgs
+		if req.Map != nil {
+			args = *req.Map
+		}
+		id, fds, err := h.Map(c, args.Role, args.PID)
 		if err != nil {
 			return err
 		}
-		if err := c.Reply(&wire.Reply{MapID: id}, ctrl, buf); err != nil {
+		if err := c.Reply(&wire.Reply{MapID: id}, fds[:]...); err != nil {
 			h.Unmap(c, id)
 			return err
 		}

@@ -19,21 +19,29 @@ type TraceConfig struct {
 	Events      []string // globs of events to enable; empty: all
 }
 
-// Trace is one trace channel and its memory. Fields written after creation
-// are guarded by Hypervisor.mu except where marked atomic.
+// Trace is one trace channel and its memory: one ring and one CTF stream
+// per pCPU. Fields written after creation are guarded by Hypervisor.mu
+// except where marked atomic.
 type Trace struct {
 	cfg     TraceConfig
 	uuid    [16]byte
-	ctrl    *shm.Mapping // read-write control page (also handed out)
-	buf     *shm.Mapping // the producer's read-write mapping
-	bufRO   *os.File     // read-only re-open handed to consumers
+	ctrl    *shm.Mapping // the producer's read-write mapping of the control region
+	ctrlRO  *os.File     // its read-only re-open, handed to every mapper
+	cons    *shm.Mapping // the consumer region (consumed offsets), read by the rings
+	consRO  *os.File     // its read-only re-open, handed to observers
+	buf     *shm.Mapping // the producer's read-write mapping of the rings
+	bufRO   *os.File     // read-only re-open handed to mappers
 	ch      *shm.Channel
 	created time.Time
 	info    record.TraceInfo
 
-	state    string // wire state name: created, started, stopped
-	refcount int    // the hypervisor's own reference + live mappings
-	zombie   bool   // destroyed, waiting for its last mapping to go
+	state    shm.State
+	refcount int  // the hypervisor's own reference + live mappings
+	zombie   bool // destroyed, waiting for its last mapping to go
+	// consumer is the id of the mapping that holds the consumer role (0:
+	// none) and consumerPID the process that asked for it.
+	consumer    uint64
+	consumerPID int
 
 	// enabled is the write path's switch: pCPUs write only while it is set.
 	enabled atomic.Bool
@@ -48,9 +56,9 @@ type Trace struct {
 	// written[cpu] is the count of records pCPU cpu committed, published
 	// by the pCPU after each batch.
 	written []paddedCounter
-	// emitted counts records written on behalf of pCPUs by hypercalls
-	// (emit, cpu_online, cpu_offline).
-	emitted atomic.Uint64
+	// emitted[cpu] counts records written on behalf of pCPU cpu by
+	// hypercalls (emit, cpu_online, cpu_offline).
+	emitted []paddedCounter
 	// timerDone stops the switch-timer goroutine.
 	timerDone chan struct{}
 }
@@ -60,13 +68,16 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
-// newTrace allocates the memfds and initialises the channel. deliver is
-// the VIRQ hook.
-func newTrace(cfg TraceConfig, maxCPUs int, clock func() uint64, deliver func(uint64)) (t *Trace, err error) {
+// newTrace allocates the memfds and initialises the channel: one ring per
+// pCPU id. deliver is the VIRQ hook.
+func newTrace(cfg TraceConfig, maxCPUs int, clock func() uint64, deliver func(uint32, uint64)) (t *Trace, err error) {
 	if err := cfg.Geometry.Validate(); err != nil {
 		return nil, err
 	}
-	t = &Trace{cfg: cfg, state: "created", refcount: 1, created: time.Now(), written: make([]paddedCounter, maxCPUs)}
+	t = &Trace{
+		cfg: cfg, state: shm.StateCreated, refcount: 1, created: time.Now(),
+		written: make([]paddedCounter, maxCPUs), emitted: make([]paddedCounter, maxCPUs),
+	}
 	if _, err := rand.Read(t.uuid[:]); err != nil {
 		return nil, fmt.Errorf("trace uuid: %w", err)
 	}
@@ -76,22 +87,28 @@ func newTrace(cfg TraceConfig, maxCPUs int, clock func() uint64, deliver func(ui
 		}
 	}()
 	page := os.Getpagesize()
-	if t.ctrl, err = shm.CreateControl("lttng-xen-control", shm.ControlSize(cfg.Geometry.NumSubbuf, page)); err != nil {
+	if t.ctrl, t.ctrlRO, err = shm.CreateProducer("lttng-xen-control", shm.ControlSize(maxCPUs, cfg.Geometry.NumSubbuf, page)); err != nil {
 		return nil, err
 	}
-	if t.buf, t.bufRO, err = shm.CreateBuffer("lttng-xen-buffer", int(cfg.Geometry.Total())); err != nil {
+	if t.cons, t.consRO, err = shm.CreateConsumer("lttng-xen-consumer", shm.ConsumerSize(maxCPUs, page)); err != nil {
+		return nil, err
+	}
+	// The rings of pCPUs that never come online are never written: their
+	// pages of the memfd are never allocated.
+	if t.buf, t.bufRO, err = shm.CreateProducer("lttng-xen-buffer", maxCPUs*int(cfg.Geometry.Total())); err != nil {
 		return nil, err
 	}
 	uuid := t.uuid
-	t.ch, err = shm.NewChannel(t.ctrl.Data, t.buf.Data, shm.Config{
+	t.ch, err = shm.NewChannel(t.ctrl.Data, t.cons.Data, t.buf.Data, shm.Config{
 		Geometry:   cfg.Geometry,
 		Mode:       cfg.Mode,
 		UUID:       uuid,
 		PageSize:   page,
+		CPUs:       maxCPUs,
 		HeaderSize: record.PacketHeaderSize,
 		Clock:      clock,
-		OpenPacket: func(pkt []byte, seq, ts uint64) {
-			record.OpenPacket(pkt, uuid, 0, seq, ts)
+		OpenPacket: func(pkt []byte, cpu uint32, seq, ts uint64) {
+			record.OpenPacket(pkt, uuid, 0, cpu, seq, ts)
 		},
 		ClosePacket: record.ClosePacket,
 		Deliver:     deliver,
@@ -106,21 +123,33 @@ func newTrace(cfg TraceConfig, maxCPUs int, clock func() uint64, deliver func(ui
 // release unmaps and closes the producer's side of the memory. Consumers'
 // mappings stay valid: the kernel frees the pages with the last mapping.
 func (t *Trace) release() {
-	if t.ctrl != nil {
-		t.ctrl.Close()
+	for _, m := range []*shm.Mapping{t.ctrl, t.cons, t.buf} {
+		if m != nil {
+			m.Close()
+		}
 	}
-	if t.buf != nil {
-		t.buf.Close()
+	for _, f := range []*os.File{t.ctrlRO, t.consRO, t.bufRO} {
+		if f != nil {
+			f.Close()
+		}
 	}
-	if t.bufRO != nil {
-		t.bufRO.Close()
-	}
+}
+
+// setState publishes a new trace state. Under h.mu.
+func (t *Trace) setState(s shm.State) {
+	t.state = s
+	t.ch.Control().SetState(s)
+}
+
+// cpuWritten is the count of records committed to pCPU cpu's ring.
+func (t *Trace) cpuWritten(cpu int) uint64 {
+	return t.written[cpu].v.Load() + t.emitted[cpu].v.Load()
 }
 
 func (t *Trace) eventsWritten() uint64 {
 	var n uint64
-	for i := range t.written {
-		n += t.written[i].v.Load()
+	for cpu := range t.written {
+		n += t.cpuWritten(cpu)
 	}
-	return n + t.emitted.Load()
+	return n
 }

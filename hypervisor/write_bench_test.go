@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lttng-xen/lttng-xen/record"
@@ -20,13 +21,14 @@ func benchTrace(b *testing.B, clock func() uint64) *Trace {
 	b.Helper()
 	var cons *shm.Consumer
 	var mu sync.Mutex
-	t, err := newTrace(TraceConfig{Geometry: shm.Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}}, 4, clock, func(uint64) {
+	t, err := newTrace(TraceConfig{Geometry: shm.Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}}, benchCPUs, clock, func(cpu uint32, _ uint64) {
 		mu.Lock() // once per 1 MiB packet: a missed release would fill the ring
+		s := cons.Stream(int(cpu))
 		for {
-			if _, _, ok := cons.Next(); !ok {
+			if _, _, ok := s.Next(); !ok {
 				break
 			}
-			cons.Release()
+			s.Release()
 		}
 		mu.Unlock()
 	})
@@ -34,12 +36,16 @@ func benchTrace(b *testing.B, clock func() uint64) *Trace {
 		b.Fatal(err)
 	}
 	b.Cleanup(t.release)
-	if cons, err = shm.NewConsumer(t.ctrl.Data, t.buf.Data); err != nil {
+	if cons, err = shm.NewConsumer(t.ctrl.Data, t.cons.Data, t.buf.Data); err != nil {
 		b.Fatal(err)
 	}
 	t.enabled.Store(true)
 	return t
 }
+
+// benchCPUs is the pCPU count of a benchmark trace: parallel writer k
+// writes as pCPU k mod benchCPUs, into that pCPU's ring.
+const benchCPUs = 8
 
 var msg64 = strings.Repeat("x", 63) // 63 bytes + NUL = a 64-byte string field
 
@@ -64,16 +70,18 @@ func benchWrite(b *testing.B, id uint32, vals []record.Value, p writePath, paral
 	var lost int
 	if parallel {
 		var mu sync.Mutex
+		var next atomic.Uint32
 		b.RunParallel(func(pb *testing.PB) {
 			v := append([]record.Value(nil), vals...)
-			w := t.ch.Writer()
+			cpu := (next.Add(1) - 1) % benchCPUs
+			w := t.ch.Ring(int(cpu)).Writer()
 			l := 0
 			for i := 0; pb.Next(); i++ {
 				var r writeResult
 				if p.batched {
-					r = t.writeBatched(&w, 1, ev, v)
+					r = t.writeBatched(&w, ev, v)
 				} else {
-					r = t.write(1, ev, v)
+					r = t.write(cpu, ev, v)
 				}
 				if r != wrote {
 					l++
@@ -89,11 +97,11 @@ func benchWrite(b *testing.B, id uint32, vals []record.Value, p writePath, paral
 			mu.Unlock()
 		})
 	} else {
-		w := t.ch.Writer()
+		w := t.ch.Ring(0).Writer()
 		for i := 0; b.Loop(); i++ {
 			var r writeResult
 			if p.batched {
-				r = t.writeBatched(&w, 0, ev, vals)
+				r = t.writeBatched(&w, ev, vals)
 			} else {
 				r = t.write(0, ev, vals)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -102,10 +103,11 @@ func TestBabeltraceGolden(t *testing.T) {
 	tab := testTable(t)
 	info := testInfo()
 	b := newStreamBuilder(4096)
+	b.cpu = 2 // babeltrace2 prints the packet context's cpu_id with each event
 	const lost = 7
 	for k := range 40 {
 		for _, e := range tab.Events() {
-			b.add(e, uint32(k%4), sampleValues(e, k))
+			b.add(e, sampleValues(e, k))
 			if len(b.pkts) == 3 && b.discarded == 0 {
 				b.discarded = lost // reported by the third packet
 			}
@@ -169,6 +171,74 @@ func TestBabeltraceGolden(t *testing.T) {
 
 func binaryU64(b []byte, off int64) uint64 { return binary.LittleEndian.Uint64(b[off:]) }
 
+// TestBabeltracePerCPUStreams writes one stream per pCPU, as the
+// hypervisor does, with interleaved timestamps, and checks babeltrace2
+// merges them by time and prints each record with its stream's cpu_id
+// (from the packet context), and that our decoder agrees.
+func TestBabeltracePerCPUStreams(t *testing.T) {
+	testenv.Babeltrace(t)
+	tab := Builtin()
+	info := testInfo()
+	streams := []*streamBuilder{newStreamBuilder(512), newStreamBuilder(512)}
+	streams[1].ts += 5 // cpu 1 writes between cpu 0's records
+	for cpu, b := range streams {
+		b.cpu = uint32(cpu) + 6
+		for k := range 30 {
+			for _, e := range tab.Events() {
+				b.add(e, sampleValues(e, k+cpu))
+			}
+		}
+	}
+	dir := writeTrace(t, tab, streams[0].bytes())
+	if err := os.WriteFile(filepath.Join(dir, "channel0_1"), streams[1].bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Every record, in timestamp order (timestamps are distinct).
+	var all []builtRecord
+	for i := 0; i < len(streams[0].recs) || i < len(streams[1].recs); i++ {
+		for _, b := range streams {
+			if i < len(b.recs) {
+				all = append(all, b.recs[i])
+			}
+		}
+	}
+	if len(streams[0].pkts) < 3 {
+		t.Fatalf("only %d packets per stream", len(streams[0].pkts))
+	}
+	stdout, stderr := runBabeltrace(t, dir)
+	if stderr != "" {
+		t.Errorf("babeltrace2 stderr:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != len(all) {
+		t.Fatalf("babeltrace2 printed %d events, wrote %d", len(lines), len(all))
+	}
+	for i, r := range all {
+		var prev uint64
+		if i > 0 {
+			prev = all[i-1].ts
+		}
+		if want := btLine(info.Hostname, r, prev, i == 0); !want.MatchString(lines[i]) {
+			t.Fatalf("event %d:\n got %s\nwant %s", i, lines[i], want)
+		}
+	}
+
+	tr, err := OpenTrace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perCPU := map[uint32]int{}
+	for rec, err := range tr.Records() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		perCPU[rec.CPU]++
+	}
+	if want := map[uint32]int{6: len(streams[0].recs), 7: len(streams[1].recs)}; !reflect.DeepEqual(perCPU, want) {
+		t.Fatalf("decoder: records per cpu_id %v, want %v", perCPU, want)
+	}
+}
+
 // TestBabeltraceFirstPacketDiscarded records what babeltrace2 says when the
 // first packet already reports lost records: it cannot count them, so it
 // warns that events "may have" been discarded during that packet.
@@ -179,8 +249,8 @@ func TestBabeltraceFirstPacketDiscarded(t *testing.T) {
 	b := newStreamBuilder(4096)
 	b.discarded = 3
 	e, _ := tab.Lookup(IDPrintk)
-	b.add(e, 0, []Value{Str("first")})
-	b.add(e, 0, []Value{Str("second")})
+	b.add(e, []Value{Str("first")})
+	b.add(e, []Value{Str("second")})
 	dir := writeTrace(t, tab, b.bytes())
 	stdout, stderr := runBabeltrace(t, dir)
 	if n := strings.Count(stdout, " printk: "); n != 2 {
@@ -202,7 +272,7 @@ func TestBabeltraceRejectsPadding(t *testing.T) {
 	tab := Builtin()
 	b := newStreamBuilder(4096)
 	e, _ := tab.Lookup(IDPrintk)
-	b.add(e, 0, []Value{Str("odd")}) // ends at 72+16+4 = 92, not 8-aligned
+	b.add(e, []Value{Str("odds")}) // ends at 80+12+5 = 97, not 8-aligned
 	b.flush()
 	pad := AlignUp(b.off, 8)
 	ClosePacket(b.out, b.ts+1, uint64(pad), 0)

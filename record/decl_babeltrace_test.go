@@ -112,9 +112,9 @@ func checkDeclWithBabeltrace(t *testing.T, decl string) bool {
 	testenv.Babeltrace(t)
 	b := newStreamBuilder(1 << 16)
 	printk, _ := tab.Lookup(IDPrintk)
-	b.add(printk, 0, []Value{Str("before")})
+	b.add(printk, []Value{Str("before")})
 	for k := range 5 {
-		b.add(ev, uint32(k), sampleValues(ev, k))
+		b.add(ev, sampleValues(ev, k))
 	}
 	dir := writeTrace(t, tab, b.bytes())
 	stdout, _ := runBabeltrace(t, dir)

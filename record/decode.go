@@ -153,7 +153,7 @@ type Record struct {
 	Size      int    // record length in bytes (from Offset, no padding)
 	PacketSeq uint64 // packet_seq_num of the packet holding it
 	Timestamp uint64 // clock cycles (ns for the default clock)
-	CPU       uint32 // cpu_id
+	CPU       uint32 // cpu_id of its packet: the pCPU whose stream holds it
 	Event     *Event // the event type, as the metadata declares it
 	// Values are the fields' values, in declaration order. Their strings
 	// and byte slices are never written to by the decoder once returned

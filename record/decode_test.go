@@ -48,7 +48,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 	b := fillStream(tab, 40)
 	// A string containing NUL is cut at the NUL by the encoder.
 	printk, _ := tab.ByName("printk")
-	b.add(printk, 1, []Value{Str("cut\x00here")})
+	b.add(printk, []Value{Str("cut\x00here")})
 	stream := b.bytes()
 	if len(b.pkts) < 3 {
 		t.Fatalf("only %d packets; want several", len(b.pkts))
@@ -120,7 +120,7 @@ func TestDecodeRunTimeEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newStreamBuilder(4096)
-	b.add(late, 0, []Value{Uint(77), Str("added at run time")})
+	b.add(late, []Value{Uint(77), Str("added at run time")})
 	tr, err := OpenTrace(writeTrace(t, tab, b.bytes()))
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestDecodeDiscarded(t *testing.T) {
 	for i, d := range want {
 		b.discarded = d
 		for range 3 {
-			b.add(e, 0, []Value{Uint(uint64(i)), Uint(1)})
+			b.add(e, []Value{Uint(uint64(i)), Uint(1)})
 		}
 		b.flush()
 	}
@@ -198,7 +198,7 @@ func TestDecodeEmptyPacketAndStream(t *testing.T) {
 	}
 	// A packet with no record.
 	pkt := make([]byte, 128)
-	OpenPacket(pkt, testUUID, 0, 0, 5)
+	OpenPacket(pkt, testUUID, 0, 0, 0, 5)
 	ClosePacket(pkt, 6, PacketHeaderSize, 0)
 	r := tr.NewReader("p", bytes.NewReader(pkt), int64(len(pkt)))
 	p, err := r.NextPacket()
@@ -278,6 +278,17 @@ func TestDecodeCorruption(t *testing.T) {
 	contentEnd := func(pkt int64) int64 {
 		return pkt + int64(le.Uint64(valid[pkt+OffContentSize:])/8)
 	}
+	// pu is the first packet whose last record does not end 8-aligned.
+	pu := int64(-1)
+	for _, p := range b.pkts {
+		if contentEnd(p.off)%RecordAlign != 0 {
+			pu = p.off
+			break
+		}
+	}
+	if pu < 0 {
+		t.Fatal("test bug: every packet ends 8-aligned")
+	}
 
 	tests := []struct {
 		name   string
@@ -325,16 +336,12 @@ func TestDecodeCorruption(t *testing.T) {
 			return s
 		}, ErrTruncated, midRec.off},
 		{"padding after the last record", func(s []byte) []byte {
-			end := contentEnd(p1)
-			pad := AlignUp(int(end-p1), 8)
-			if int64(pad) == end-p1 {
-				t.Fatal("test bug: the last record of packet 1 ends aligned")
-			}
-			le.PutUint64(s[p1+OffContentSize:], uint64(pad)*8)
+			pad := AlignUp(int(contentEnd(pu)-pu), 8)
+			le.PutUint64(s[pu+OffContentSize:], uint64(pad)*8)
 			return s
-		}, ErrTruncated, contentEnd(p1)},
+		}, ErrTruncated, contentEnd(pu)},
 		{"zero record after the last", func(s []byte) []byte {
-			// 16 zero bytes after the last record read as a record with
+			// Zero bytes after the last record read as a record with
 			// timestamp 0: babeltrace2 fails on these too.
 			end := contentEnd(p1)
 			pad := AlignUp(int(end-p1), 8) + HeaderSize

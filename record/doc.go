@@ -2,15 +2,24 @@
 // writer-side record encoder, the CTF 1.8 packet header and context, the
 // TSDL metadata and its parser, the stream decoder, and the clock.
 //
-// The byte layout is the one of docs/ARCHITECTURE.md. A sub-buffer is one
-// CTF packet: a [PacketHeaderSize]-byte header and context written by
-// [OpenPacket] and [ClosePacket], then records. A record starts on an
+// The byte layout is the one of docs/ARCHITECTURE.md. Each pCPU has its
+// own stream; a sub-buffer is one CTF packet: a [PacketHeaderSize]-byte
+// header and context (with the pCPU's cpu_id, as in LTTng's traces) written
+// by [OpenPacket] and [ClosePacket], then records. A record starts on an
 // 8-byte boundary with a [HeaderSize]-byte header (timestamp u64, event id
-// u32, cpu_id u32) followed by its fields at their natural alignment; the
-// packet's content_size is the exact end of its last record. [Metadata]
-// declares that layout in TSDL so babeltrace2 reads the files as they are,
-// and [OpenTrace] reads them back from that metadata, not from the
-// built-in table, so event types registered at run time decode too.
+// u32) followed by its fields at their natural alignment (the payload as a
+// whole aligned on its most aligned field); the packet's content_size is
+// the exact end of its last record. The fixed fields (packet header and
+// context, event header) are declared once, in layout tables that the
+// writer, [Metadata] and the metadata checker share. [Metadata] declares
+// the layout in TSDL so babeltrace2 reads the files as they are, and
+// [OpenTrace] reads them back from that metadata, not from the built-in
+// table, so event types registered at run time decode too. The package
+// example writes one packet and reads it back.
+//
+// The metadata parser ([ParseMetadata]) works in stages, one file each:
+// lexer (parse_lex.go), grammar (parse_grammar.go), semantic checks
+// (parse_check.go).
 //
 // Concurrency: an [*Event] is immutable and may be used by any number of
 // goroutines; [Event.Encode] and [EncodeU64U32] write only into the

@@ -6,15 +6,45 @@ import (
 )
 
 // Record layout (docs/ARCHITECTURE.md, "Event record layout"). A record
-// starts on a [RecordAlign] boundary; offsets are from its first byte.
+// starts on a [RecordAlign] boundary; offsets are from its first byte. The
+// pCPU is not in the record: it is the packet context's cpu_id
+// ([OffCPUID]), as in LTTng's traces, since each pCPU has its own stream.
 const (
 	RecordAlign = 8 // alignment of a record's first byte
 
 	OffTimestamp = 0  // u64 event header: timestamp, mapped to the clock
 	OffID        = 8  // u32 event header: event id
-	OffCPU       = 12 // u32 stream event context: cpu_id (the pCPU)
-	HeaderSize   = 16 // first payload byte
+	HeaderSize   = 12 // end of the event header
 )
+
+// eventHeaderLayout is the event header (docs/ARCHITECTURE.md, "Event
+// record layout"), in order. The payload follows from [HeaderSize].
+var eventHeaderLayout = []layoutField{
+	{scope: scopeEventHeader, name: "timestamp", off: OffTimestamp, bits: 64, clock: true},
+	{scope: scopeEventHeader, name: "id", off: OffID, bits: 32},
+}
+
+// payloadStart returns the offset in a record of the first payload byte of
+// an event with fields: HeaderSize rounded up to the alignment of the most
+// aligned field, because CTF aligns the payload struct as a whole (12 for
+// most events, 16 for an event with a 64-bit field). Each field then sits
+// at its natural alignment.
+func payloadStart(fields []Field) int {
+	a := 1
+	for _, f := range fields {
+		a = max(a, f.Type.Align())
+	}
+	return AlignUp(HeaderSize, a)
+}
+
+// payloadOffset returns [payloadStart] of e's fields, precomputed by
+// [NewEvent].
+func (e *Event) payloadOffset() int {
+	if e.laidOut {
+		return e.payload
+	}
+	return payloadStart(e.Fields)
+}
 
 // Value is one field value. Integers are in U (signed ones as 64-bit two's
 // complement: U = uint64(int64(v))); a String field's value is S and a Bytes
@@ -63,7 +93,7 @@ func (e *Event) Size(vals []Value) int {
 	if len(vals) < len(e.Fields) {
 		panic("record: Event.Size: fewer values than fields")
 	}
-	off := HeaderSize
+	off := e.payloadOffset()
 	for i, f := range e.Fields {
 		switch f.Type {
 		case U8, S8:
@@ -85,7 +115,8 @@ func (e *Event) Size(vals []Value) int {
 
 // Encode writes e's record at the start of dst and returns its length
 // ([Event.Size]). dst[0] must sit on an 8-byte boundary of the packet.
-// Layout: ts at [OffTimestamp], e.ID at [OffID], cpu at [OffCPU], then each
+// Layout: ts at [OffTimestamp], e.ID at [OffID], then the payload from
+// [HeaderSize] rounded up to the alignment of e's most aligned field, each
 // field at its natural alignment, little-endian; alignment gaps are zeroed.
 //
 // Integers are written from the low bits of Value.U (use [Event.Check] to
@@ -93,15 +124,19 @@ func (e *Event) Size(vals []Value) int {
 // Encode panics if len(vals) != len(e.Fields) or dst is shorter than the
 // record. It never allocates, and any number of goroutines may encode with
 // the same Event into different buffers.
-func (e *Event) Encode(dst []byte, ts uint64, cpu uint32, vals []Value) int {
+func (e *Event) Encode(dst []byte, ts uint64, vals []Value) int {
 	if len(vals) != len(e.Fields) {
 		panic("record: Event.Encode: value count differs from field count")
 	}
 	_ = dst[HeaderSize-1]
 	binary.LittleEndian.PutUint64(dst[OffTimestamp:], ts)
 	binary.LittleEndian.PutUint32(dst[OffID:], e.ID)
-	binary.LittleEndian.PutUint32(dst[OffCPU:], cpu)
-	off := HeaderSize
+	off := e.payloadOffset()
+	if off != HeaderSize {
+		// The payload is 8-aligned: zero the 4 bytes up to it (HeaderSize
+		// is 4-aligned, so off is HeaderSize or HeaderSize+4).
+		binary.LittleEndian.PutUint32(dst[HeaderSize:], 0)
+	}
 	for i, f := range e.Fields {
 		v := &vals[i]
 		switch f.Type {
@@ -153,20 +188,24 @@ func pad(dst []byte, off, align int) int {
 	return off
 }
 
+// u64U32Payload is the payload offset of a record whose first field is a
+// u64: HeaderSize rounded up to 8.
+const u64U32Payload = (HeaderSize + 7) &^ 7
+
 // SizeU64U32 is the length of a record with one u64 and one u32 field,
 // such as the built-in hypercall_entry.
-const SizeU64U32 = HeaderSize + 8 + 4
+const SizeU64U32 = u64U32Payload + 8 + 4
 
 // EncodeU64U32 writes a record of event id whose fields are (u64 a, u32 b)
 // (such as the built-in hypercall_entry(u64 op, u32 vcpu)) at the start of
 // dst and returns [SizeU64U32]. It is the specialised fast path of
 // [Event.Encode]: same bytes, no field loop. It panics if dst is too short.
-func EncodeU64U32(dst []byte, ts uint64, id, cpu uint32, a uint64, b uint32) int {
+func EncodeU64U32(dst []byte, ts uint64, id uint32, a uint64, b uint32) int {
 	_ = dst[SizeU64U32-1]
 	binary.LittleEndian.PutUint64(dst[OffTimestamp:], ts)
 	binary.LittleEndian.PutUint32(dst[OffID:], id)
-	binary.LittleEndian.PutUint32(dst[OffCPU:], cpu)
-	binary.LittleEndian.PutUint64(dst[HeaderSize:], a)
-	binary.LittleEndian.PutUint32(dst[HeaderSize+8:], b)
+	binary.LittleEndian.PutUint32(dst[HeaderSize:], 0) // up to u64U32Payload
+	binary.LittleEndian.PutUint64(dst[u64U32Payload:], a)
+	binary.LittleEndian.PutUint32(dst[u64U32Payload+8:], b)
 	return SizeU64U32
 }

@@ -14,8 +14,7 @@ func TestRecordLayoutConstants(t *testing.T) {
 		{"RecordAlign", RecordAlign, 8},
 		{"OffTimestamp", OffTimestamp, 0},
 		{"OffID", OffID, 8},
-		{"OffCPU", OffCPU, 12},
-		{"HeaderSize", HeaderSize, 16},
+		{"HeaderSize", HeaderSize, 12},
 		{"SizeU64U32", SizeU64U32, 28},
 	} {
 		if c.got != c.want {
@@ -25,15 +24,17 @@ func TestRecordLayoutConstants(t *testing.T) {
 }
 
 // TestEncodeLayout pins the exact bytes of records against
-// docs/ARCHITECTURE.md: header, then each field at its natural alignment
-// with zeroed gaps.
+// docs/ARCHITECTURE.md: the 12-byte header, then the payload from the
+// header's end rounded up to the payload's alignment (CTF aligns the
+// fields struct as a whole: 16 when a field is 64-bit), each field at its
+// natural alignment, with zeroed gaps.
 func TestEncodeLayout(t *testing.T) {
 	le := binary.LittleEndian
-	hdr := func(ts uint64, id, cpu uint32) []byte {
+	hdr := func(ts uint64, id uint32) []byte {
 		b := le.AppendUint64(nil, ts)
-		b = le.AppendUint32(b, id)
-		return le.AppendUint32(b, cpu)
+		return le.AppendUint32(b, id)
 	}
+	pad4 := []byte{0, 0, 0, 0} // header end (12) up to 16 for a 64-bit payload
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	tests := []struct {
 		decl string
@@ -44,10 +45,11 @@ func TestEncodeLayout(t *testing.T) {
 		{"e(u8 a)", []Value{Uint(0xab)}, []byte{0xab}},
 		{"e(u8 a, u16 b)", []Value{Uint(1), Uint(0x0302)}, []byte{1, 0, 2, 3}},
 		{"e(u8 a, u32 b)", []Value{Uint(1), Uint(0x05040302)}, []byte{1, 0, 0, 0, 2, 3, 4, 5}},
-		{"e(u8 a, u64 b)", []Value{Uint(1), Uint(0x0908070605040302)}, []byte{1, 0, 0, 0, 0, 0, 0, 0, 2, 3, 4, 5, 6, 7, 8, 9}},
+		{"e(u8 a, u64 b)", []Value{Uint(1), Uint(0x0908070605040302)}, cat(pad4, []byte{1, 0, 0, 0, 0, 0, 0, 0, 2, 3, 4, 5, 6, 7, 8, 9})},
 		{"e(s8 a, s16 b, s32 c, s64 d)", []Value{Int(-1), Int(-2), Int(-3), Int(-4)},
-			cat([]byte{0xff, 0}, le.AppendUint16(nil, 0xfffe), le.AppendUint32(nil, 0xfffffffd), le.AppendUint64(nil, 0xfffffffffffffffc))},
-		{"e(u64 op, u32 vcpu)", []Value{Uint(7), Uint(9)}, cat(le.AppendUint64(nil, 7), le.AppendUint32(nil, 9))},
+			cat(pad4, []byte{0xff, 0}, le.AppendUint16(nil, 0xfffe), le.AppendUint32(nil, 0xfffffffd), le.AppendUint64(nil, 0xfffffffffffffffc))},
+		{"e(u64 op, u32 vcpu)", []Value{Uint(7), Uint(9)}, cat(pad4, le.AppendUint64(nil, 7), le.AppendUint32(nil, 9))},
+		{"e(u32 a, u64 b)", []Value{Uint(1), Uint(2)}, cat(pad4, le.AppendUint32(nil, 1), pad4, le.AppendUint64(nil, 2))},
 		{"e(string s, u8 x)", []Value{Str("hi"), Uint(5)}, []byte{'h', 'i', 0, 5}},
 		{"e(string s)", []Value{Str("")}, []byte{0}},
 		{"e(string s)", []Value{Str("a\x00b")}, []byte{'a', 0}}, // a string ends at its first NUL
@@ -65,9 +67,9 @@ func TestEncodeLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := cat(hdr(0x1122334455667788, 42, 3), tt.want)
+			want := cat(hdr(0x1122334455667788, 42), tt.want)
 			dst := bytes.Repeat([]byte{0xee}, 64)
-			n := e.Encode(dst, 0x1122334455667788, 3, tt.vals)
+			n := e.Encode(dst, 0x1122334455667788, tt.vals)
 			if n != len(want) || e.Size(tt.vals) != n {
 				t.Fatalf("Encode = %d, Size = %d, want %d", n, e.Size(tt.vals), len(want))
 			}
@@ -90,8 +92,8 @@ func TestFixedSize(t *testing.T) {
 		name string
 		want int
 	}{
-		{"sched_switch", 26}, {"vcpu_wake", 20}, {"hypercall_entry", SizeU64U32},
-		{"hypercall_exit", 32}, {"irq_entry", 21}, {"page_fault", 36},
+		{"sched_switch", 22}, {"vcpu_wake", 16}, {"hypercall_entry", SizeU64U32},
+		{"hypercall_exit", 32}, {"irq_entry", 17}, {"page_fault", 36},
 		{"printk", -1}, {"domain_create", -1},
 	} {
 		e, ok := tab.ByName(c.name)
@@ -115,7 +117,7 @@ func TestSizeMatchesEncode(t *testing.T) {
 	for _, e := range tab.Events() {
 		for k := range 10 {
 			vals := sampleValues(e, k)
-			n := e.Encode(buf, 1, 2, vals)
+			n := e.Encode(buf, 1, vals)
 			if s := e.Size(vals); s != n {
 				t.Errorf("%s values %d: Size %d, Encode wrote %d", e.Name, k, s, n)
 			}
@@ -128,10 +130,11 @@ func TestEncodeU64U32MatchesEncode(t *testing.T) {
 	if len(e.Fields) != 2 || e.Fields[0].Type != U64 || e.Fields[1].Type != U32 {
 		t.Fatalf("hypercall_entry is %s, want (u64, u32)", e.Decl())
 	}
-	a := make([]byte, 32)
-	b := make([]byte, 32)
-	n1 := e.Encode(a, 99, 3, []Value{Uint(1 << 60), Uint(0xfeedface)})
-	n2 := EncodeU64U32(b, 99, e.ID, 3, 1<<60, 0xfeedface)
+	a := bytes.Repeat([]byte{0xee}, 32)
+	b := bytes.Repeat([]byte{0xdd}, 32)
+	n1 := e.Encode(a, 99, []Value{Uint(1 << 60), Uint(0xfeedface)})
+	n2 := EncodeU64U32(b, 99, e.ID, 1<<60, 0xfeedface)
+	a, b = a[:n1], b[:n2] // the bytes past the record are not the encoders'
 	if n1 != n2 || !bytes.Equal(a, b) {
 		t.Fatalf("EncodeU64U32 differs from Encode:\n% x\n% x", b, a)
 	}
@@ -150,21 +153,21 @@ func TestEncodeZeroAllocs(t *testing.T) {
 	}{
 		{"fixed", func() {
 			vals := [...]Value{Uint(1), Uint(2), Int(-1), Uint(3), Uint(4)}
-			sw.Encode(buf, 1, 2, vals[:])
+			sw.Encode(buf, 1, vals[:])
 		}},
 		{"string", func() {
 			vals := [...]Value{Str("a console message")}
-			printk.Encode(buf, 1, 2, vals[:])
+			printk.Encode(buf, 1, vals[:])
 		}},
 		{"bytes", func() {
 			vals := [...]Value{Blob(data), Int(-3), Str("note")}
-			blob.Encode(buf, 1, 2, vals[:])
+			blob.Encode(buf, 1, vals[:])
 		}},
 		{"size", func() {
 			vals := [...]Value{Blob(data), Int(-3), Str("note")}
 			_ = blob.Size(vals[:])
 		}},
-		{"u64u32", func() { EncodeU64U32(buf, 1, 3, 2, 4, 5) }},
+		{"u64u32", func() { EncodeU64U32(buf, 1, 3, 4, 5) }},
 	} {
 		if n := testing.AllocsPerRun(100, c.fn); n != 0 {
 			t.Errorf("%s: %v allocations per run, want 0", c.name, n)
@@ -178,9 +181,9 @@ func TestEncodePanics(t *testing.T) {
 		name string
 		fn   func()
 	}{
-		{"too few values", func() { e.Encode(make([]byte, 64), 0, 0, nil) }},
-		{"short buffer", func() { e.Encode(make([]byte, 20), 0, 0, []Value{Str("much too long a message")}) }},
-		{"short header", func() { e.Encode(make([]byte, 8), 0, 0, []Value{Str("")}) }},
+		{"too few values", func() { e.Encode(make([]byte, 64), 0, nil) }},
+		{"short buffer", func() { e.Encode(make([]byte, 20), 0, []Value{Str("much too long a message")}) }},
+		{"short header", func() { e.Encode(make([]byte, 8), 0, []Value{Str("")}) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -200,7 +203,7 @@ func BenchmarkEncodeU64U32(b *testing.B) {
 	var ts uint64
 	for b.Loop() {
 		ts++
-		EncodeU64U32(buf, ts, IDHypercallEntry, 1, ts, 7)
+		EncodeU64U32(buf, ts, IDHypercallEntry, ts, 7)
 	}
 }
 
@@ -213,7 +216,7 @@ func BenchmarkEncodeFixed(b *testing.B) {
 	for b.Loop() {
 		ts++
 		vals := [...]Value{Uint(ts), Uint(7)}
-		e.Encode(buf, ts, 1, vals[:])
+		e.Encode(buf, ts, vals[:])
 	}
 }
 
@@ -226,7 +229,7 @@ func BenchmarkEncodeSchedSwitch(b *testing.B) {
 	for b.Loop() {
 		ts++
 		vals := [...]Value{Uint(1), Uint(2), Int(-1), Uint(3), Uint(4)}
-		e.Encode(buf, ts, 1, vals[:])
+		e.Encode(buf, ts, vals[:])
 	}
 }
 
@@ -240,7 +243,7 @@ func BenchmarkEncodeString(b *testing.B) {
 	for b.Loop() {
 		ts++
 		n := e.Size(vals)
-		e.Encode(buf[:n], ts, 1, vals)
+		e.Encode(buf[:n], ts, vals)
 	}
 }
 

@@ -108,6 +108,7 @@ type Event struct {
 	// fixed is the encoded record size if every field has a fixed size,
 	// else -1. Only meaningful when laidOut is set (by NewEvent).
 	fixed   int
+	payload int // first payload byte ([payloadStart]), set by NewEvent
 	laidOut bool
 }
 
@@ -127,6 +128,7 @@ func NewEvent(id uint32, name string, fields []Field) (*Event, error) {
 	if err := e.validate(); err != nil {
 		return nil, err
 	}
+	e.payload = payloadStart(e.Fields)
 	e.fixed = e.computeFixed()
 	e.laidOut = true
 	return e, nil
@@ -173,7 +175,7 @@ const lengthSuffix = "_length"
 // computeFixed returns the record size if all fields have a fixed size,
 // else -1.
 func (e *Event) computeFixed() int {
-	off := HeaderSize
+	off := payloadStart(e.Fields)
 	for _, f := range e.Fields {
 		if f.Type == String || f.Type == Bytes {
 			return -1

@@ -18,7 +18,7 @@ func FuzzDecode(f *testing.F) {
 	b := newStreamBuilder(512)
 	for k := range 3 {
 		for _, e := range tab.Events() {
-			b.add(e, uint32(k), sampleValues(e, k))
+			b.add(e, sampleValues(e, k))
 		}
 	}
 	f.Add(b.bytes())
@@ -51,8 +51,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			// Re-encoding the record reproduces its header and fields.
 			buf := make([]byte, rec.Size)
-			rec.Event.Encode(buf, rec.Timestamp, rec.CPU, rec.Values)
-			again := tr.NewReader("again", bytes.NewReader(packetAround(buf, tr.Info.UUID, rec.Timestamp)), int64(PacketHeaderSize+len(buf)))
+			rec.Event.Encode(buf, rec.Timestamp, rec.Values)
+			again := tr.NewReader("again", bytes.NewReader(packetAround(buf, tr.Info.UUID, rec.CPU, rec.Timestamp)), int64(PacketHeaderSize+len(buf)))
 			rec2, err := again.Next()
 			if err != nil || rec2.Timestamp != rec.Timestamp || rec2.CPU != rec.CPU || rec2.Event != rec.Event || !reflect.DeepEqual(rec2.Values, rec.Values) {
 				t.Fatalf("re-encoded record decodes differently: %v, %v vs %v", err, rec2, rec)
@@ -62,9 +62,9 @@ func FuzzDecode(f *testing.F) {
 }
 
 // packetAround wraps one record in a packet.
-func packetAround(rec []byte, uuid [16]byte, ts uint64) []byte {
+func packetAround(rec []byte, uuid [16]byte, cpu uint32, ts uint64) []byte {
 	pkt := make([]byte, PacketHeaderSize+len(rec))
-	OpenPacket(pkt, uuid, StreamID, 0, ts)
+	OpenPacket(pkt, uuid, StreamID, cpu, 0, ts)
 	copy(pkt[PacketHeaderSize:], rec)
 	ClosePacket(pkt, ts, uint64(len(pkt)), 0)
 	return pkt
@@ -145,7 +145,7 @@ func FuzzSalvage(f *testing.F) {
 	b := newStreamBuilder(512)
 	for k := range 4 {
 		for _, e := range tab.Events() {
-			b.add(e, uint32(k), sampleValues(e, k))
+			b.add(e, sampleValues(e, k))
 		}
 	}
 	// The damaged streams of the seed corpus (truncated, zero-filled packet,

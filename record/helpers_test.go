@@ -91,6 +91,7 @@ type builtPacket struct {
 type streamBuilder struct {
 	size      int
 	uuid      [16]byte
+	cpu       uint32 // cpu_id of every packet: a stream is one pCPU's
 	out       []byte
 	pkt       []byte // open packet, or nil
 	off       int    // next byte in pkt
@@ -106,7 +107,7 @@ func newStreamBuilder(size int) *streamBuilder {
 }
 
 // add appends one record, opening a new packet when it does not fit.
-func (b *streamBuilder) add(e *Event, cpu uint32, vals []Value) {
+func (b *streamBuilder) add(e *Event, vals []Value) {
 	n := e.Size(vals)
 	if b.pkt != nil && AlignUp(b.off, RecordAlign)+n > len(b.pkt) {
 		b.flush()
@@ -117,16 +118,16 @@ func (b *streamBuilder) add(e *Event, cpu uint32, vals []Value) {
 		for i := range b.pkt {
 			b.pkt[i] = 0xee // stale bytes: readers must never look past content_size
 		}
-		OpenPacket(b.pkt, b.uuid, StreamID, b.seq, b.ts-5)
+		OpenPacket(b.pkt, b.uuid, StreamID, b.cpu, b.seq, b.ts-5)
 		b.seq++
 		b.off = PacketHeaderSize
 		b.pkts = append(b.pkts, builtPacket{off: int64(len(b.out))})
 	}
 	b.off = AlignUp(b.off, RecordAlign)
-	if got := e.Encode(b.pkt[b.off:], b.ts, cpu, vals); got != n {
+	if got := e.Encode(b.pkt[b.off:], b.ts, vals); got != n {
 		panic("Encode length differs from Size")
 	}
-	b.recs = append(b.recs, builtRecord{off: int64(len(b.out) + b.off), e: e, vals: vals, ts: b.ts, cpu: cpu, size: n})
+	b.recs = append(b.recs, builtRecord{off: int64(len(b.out) + b.off), e: e, vals: vals, ts: b.ts, cpu: b.cpu, size: n})
 	b.pkts[len(b.pkts)-1].records++
 	b.off += n
 }
@@ -162,12 +163,13 @@ func (b *streamBuilder) bytes() []byte {
 }
 
 // fillStream writes every event of tab rounds times with varying values,
-// cpu = round, into a builder of 4096-byte packets.
+// into a builder of 4096-byte packets of pCPU 3.
 func fillStream(tab *Table, rounds int) *streamBuilder {
 	b := newStreamBuilder(4096)
+	b.cpu = 3
 	for k := range rounds {
 		for _, e := range tab.Events() {
-			b.add(e, uint32(k), sampleValues(e, k))
+			b.add(e, sampleValues(e, k))
 		}
 	}
 	return b

@@ -9,7 +9,7 @@ import (
 
 // Trace-level constants of the metadata.
 const (
-	StreamID   = 0           // the one stream's id
+	StreamID   = 0           // stream_id (the CTF stream class) of every pCPU's stream
 	Domain     = "xen"       // env.domain
 	TracerName = "lttng-xen" // env.tracer_name
 )
@@ -128,7 +128,7 @@ func Metadata(info TraceInfo, events []*Event) ([]byte, error) {
 	w("\tmajor = 1;\n\tminor = 8;\n")
 	w("\tuuid = \"%s\";\n", FormatUUID(info.UUID))
 	w("\tbyte_order = le;\n")
-	w("\tpacket.header := struct {\n\t\tuint32 magic;\n\t\tuint8 uuid[16];\n\t\tuint32 stream_id;\n\t};\n")
+	w("\t%s := %s;\n", scopePacketHeader, tsdlLayoutStruct(layoutScope(packetLayout, scopePacketHeader), clockInt, 1))
 	w("};\n")
 
 	w("\nenv {\n")
@@ -163,13 +163,8 @@ func Metadata(info TraceInfo, events []*Event) ([]byte, error) {
 
 	w("\nstream {\n")
 	w("\tid = %d;\n", StreamID)
-	w("\tevent.header := struct {\n\t\t%s timestamp;\n\t\tuint32 id;\n\t};\n", clockInt)
-	w("\tevent.context := struct {\n\t\tuint32 cpu_id;\n\t};\n")
-	w("\tpacket.context := struct {\n")
-	w("\t\t%s timestamp_begin;\n", clockInt)
-	w("\t\t%s timestamp_end;\n", clockInt)
-	w("\t\tuint64 content_size;\n\t\tuint64 packet_size;\n\t\tuint64 packet_seq_num;\n\t\tuint64 events_discarded;\n")
-	w("\t};\n")
+	w("\t%s := %s;\n", scopeEventHeader, tsdlLayoutStruct(eventHeaderLayout, clockInt, 1))
+	w("\t%s := %s;\n", scopePacketContext, tsdlLayoutStruct(layoutScope(packetLayout, scopePacketContext), clockInt, 1))
 	w("};\n")
 
 	for _, e := range events {

@@ -72,8 +72,7 @@ func TestMetadataText(t *testing.T) {
 		"hostname = \"golden-host\";", "build = \"test\";",
 		"name = monotonic;", "freq = 1000000000;", "precision = 1;", "offset_s = 1700000000;", "offset = 123456789;", "absolute = FALSE;",
 		"integer { size = 64; align = 64; signed = false; map = clock.monotonic.value; } timestamp;\n\t\tuint32 id;",
-		"event.context := struct {\n\t\tuint32 cpu_id;\n\t};",
-		"uint64 packet_seq_num;\n\t\tuint64 events_discarded;",
+		"uint64 packet_seq_num;\n\t\tuint64 events_discarded;\n\t\tuint32 cpu_id;\n\t};",
 		"name = \"printk\";\n\tid = 13;\n\tstream_id = 0;\n\tfields := struct {\n\t\tstring { encoding = UTF8; } msg;\n\t};",
 		"uint32 _data_length;\n\t\tuint8 data[_data_length];\n\t\tint16 small;",
 		"name = \"heartbeat\";\n\tid = 15;\n\tstream_id = 0;\n\tfields := struct {\n\t};",
@@ -81,6 +80,10 @@ func TestMetadataText(t *testing.T) {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("metadata lacks %q", want)
 		}
+	}
+	// cpu_id is in the packet context only, as in LTTng's traces.
+	if bytes.Contains(md, []byte("event.context")) {
+		t.Errorf("metadata declares an event.context:\n%s", md)
 	}
 }
 
@@ -205,7 +208,9 @@ func TestParseMetadataErrors(t *testing.T) {
 		{"unmapped", repl("map = clock.monotonic.value; } timestamp;", "} timestamp;"), "event.header.timestamp must be mapped to the clock"},
 		{"header order ts", repl("timestamp;\n\t\tuint32 id;", "timestamp_x;\n\t\tuint32 id;"), "event.header field 0 is timestamp_x, this layout needs timestamp"},
 		{"event.header align", repl("timestamp;\n\t\tuint32 id;\n\t};", "timestamp;\n\t\tuint32 id;\n\t} align(128);"), "event.header is aligned on 128 bits, this layout needs 64"},
-		{"cpu_id", repl("uint32 cpu_id;", "uint64 cpu_id;"), "event.context is aligned on 64 bits, so it cannot start at byte 12"},
+		{"cpu_id", repl("uint32 cpu_id;", "uint64 cpu_id;"), "packet.context.cpu_id must be an unsigned 32-bit integer"},
+		{"no cpu_id", repl("\t\tuint32 cpu_id;\n", ""), "packet.context has 6 fields, this layout needs 7"},
+		{"per-record cpu_id", repl("\tpacket.context := struct {", "\tevent.context := struct {\n\t\tuint32 cpu_id;\n\t};\n\tpacket.context := struct {"), "per-record cpu_id layout"},
 		{"stream id", repl("stream {\n\tid = 0;", "stream {\n\tid = 1;"), "stream id must be 0"},
 		{"event stream id", repl("id = 13;\n\tstream_id = 0;", "id = 13;\n\tstream_id = 2;"), "event stream_id must be 0"},
 		{"dup event id", repl("id = 13;", "id = 12;"), "duplicate event id 12"},

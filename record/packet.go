@@ -4,7 +4,8 @@ import "encoding/binary"
 
 // Packet layout (docs/ARCHITECTURE.md, "Packet layout"): one sub-buffer is
 // one CTF packet. Offsets are from the packet's first byte; all integers are
-// little-endian.
+// little-endian. [packetLayout] names each field's offset, type and scope
+// once for the writer, the metadata generator and its checker (layout.go).
 const (
 	PacketMagic uint32 = 0xC1FC1FC1
 
@@ -17,8 +18,26 @@ const (
 	OffPacketSize      = 48 // u64 packet context: bits in the whole packet
 	OffPacketSeqNum    = 56 // u64 packet context: packet sequence number
 	OffEventsDiscarded = 64 // u64 packet context: cumulative lost records
-	PacketHeaderSize   = 72 // first record
+	OffCPUID           = 72 // u32 packet context: cpu_id, the pCPU whose stream holds the packet
+	// 76..79: padding, so that the first record is 8-aligned.
+	PacketHeaderSize = 80 // first record
 )
+
+// packetLayout is the packet header and context (docs/ARCHITECTURE.md,
+// "Packet layout"), in order. The first record follows at
+// [PacketHeaderSize].
+var packetLayout = []layoutField{
+	{scope: scopePacketHeader, name: "magic", off: OffMagic, bits: 32},
+	{scope: scopePacketHeader, name: "uuid", off: OffUUID, bits: 8, array: 16},
+	{scope: scopePacketHeader, name: "stream_id", off: OffStreamID, bits: 32},
+	{scope: scopePacketContext, name: "timestamp_begin", off: OffTimestampBegin, bits: 64, clock: true},
+	{scope: scopePacketContext, name: "timestamp_end", off: OffTimestampEnd, bits: 64, clock: true},
+	{scope: scopePacketContext, name: "content_size", off: OffContentSize, bits: 64},
+	{scope: scopePacketContext, name: "packet_size", off: OffPacketSize, bits: 64},
+	{scope: scopePacketContext, name: "packet_seq_num", off: OffPacketSeqNum, bits: 64},
+	{scope: scopePacketContext, name: "events_discarded", off: OffEventsDiscarded, bits: 64},
+	{scope: scopePacketContext, name: "cpu_id", off: OffCPUID, bits: 32},
+}
 
 // PacketInfo is a packet's header and context.
 type PacketInfo struct {
@@ -31,6 +50,7 @@ type PacketInfo struct {
 	PacketSize      uint64 // bits
 	SeqNum          uint64
 	EventsDiscarded uint64 // cumulative since the trace began
+	CPU             uint32 // cpu_id: the pCPU whose stream holds the packet
 }
 
 // ContentBytes returns the content size in bytes.
@@ -40,14 +60,15 @@ func (p PacketInfo) ContentBytes() uint64 { return p.ContentSize / 8 }
 func (p PacketInfo) PacketBytes() uint64 { return p.PacketSize / 8 }
 
 // OpenPacket writes the header of a new packet into pkt, a whole sub-buffer:
-// magic, uuid, streamID, timestamp_begin = tsBegin, packet_seq_num = seq,
-// packet_size = len(pkt)×8. It does not touch timestamp_end, content_size
+// magic, uuid, streamID, cpu_id = cpu, timestamp_begin = tsBegin,
+// packet_seq_num = seq, packet_size = len(pkt)×8, and zeroes the padding
+// before the first record. It does not touch timestamp_end, content_size
 // or events_discarded: those are [ClosePacket]'s, and in the lock-free
 // channel the writer that closes a packet may run before the one that
 // opened it has written its header (both happen after the opener's CAS).
 // Records follow at [PacketHeaderSize]. pkt must be at least
 // PacketHeaderSize bytes.
-func OpenPacket(pkt []byte, uuid [16]byte, streamID uint32, seq, tsBegin uint64) {
+func OpenPacket(pkt []byte, uuid [16]byte, streamID, cpu uint32, seq, tsBegin uint64) {
 	_ = pkt[PacketHeaderSize-1]
 	binary.LittleEndian.PutUint32(pkt[OffMagic:], PacketMagic)
 	copy(pkt[OffUUID:OffUUID+16], uuid[:])
@@ -55,6 +76,8 @@ func OpenPacket(pkt []byte, uuid [16]byte, streamID uint32, seq, tsBegin uint64)
 	binary.LittleEndian.PutUint64(pkt[OffTimestampBegin:], tsBegin)
 	binary.LittleEndian.PutUint64(pkt[OffPacketSize:], uint64(len(pkt))*8)
 	binary.LittleEndian.PutUint64(pkt[OffPacketSeqNum:], seq)
+	binary.LittleEndian.PutUint32(pkt[OffCPUID:], cpu)
+	clear(pkt[OffCPUID+4 : PacketHeaderSize])
 }
 
 // ClosePacket completes the context of a packet opened with [OpenPacket]:
@@ -90,6 +113,7 @@ func ParsePacketHeader(b []byte) (PacketInfo, error) {
 	p.PacketSize = binary.LittleEndian.Uint64(b[OffPacketSize:])
 	p.SeqNum = binary.LittleEndian.Uint64(b[OffPacketSeqNum:])
 	p.EventsDiscarded = binary.LittleEndian.Uint64(b[OffEventsDiscarded:])
+	p.CPU = binary.LittleEndian.Uint32(b[OffCPUID:])
 	if p.Magic != PacketMagic {
 		return p, decodeErr("", OffMagic, ErrBadMagic, "magic %#08x, want %#08x", p.Magic, PacketMagic)
 	}

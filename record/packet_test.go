@@ -25,7 +25,8 @@ func TestPacketLayoutConstants(t *testing.T) {
 		{"OffPacketSize", OffPacketSize, 48},
 		{"OffPacketSeqNum", OffPacketSeqNum, 56},
 		{"OffEventsDiscarded", OffEventsDiscarded, 64},
-		{"PacketHeaderSize", PacketHeaderSize, 72},
+		{"OffCPUID", OffCPUID, 72},
+		{"PacketHeaderSize", PacketHeaderSize, 80},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
@@ -33,9 +34,37 @@ func TestPacketLayoutConstants(t *testing.T) {
 	}
 }
 
+// TestLayoutTables checks the one declaration of the fixed layouts that
+// the writer, the metadata generator and the metadata checker share: laid
+// out as CTF lays it out, ending where the size constants say, and a table
+// that disagrees with CTF is caught.
+func TestLayoutTables(t *testing.T) {
+	end, err := layoutEnd(packetLayout)
+	if err != nil || AlignUp(end, RecordAlign) != PacketHeaderSize {
+		t.Errorf("packet layout ends at %d (%v), PacketHeaderSize is %d", end, err, PacketHeaderSize)
+	}
+	end, err = layoutEnd(eventHeaderLayout)
+	if err != nil || end != HeaderSize {
+		t.Errorf("event header ends at %d (%v), HeaderSize is %d", end, err, HeaderSize)
+	}
+	if names := layoutNames(layoutScope(packetLayout, scopePacketContext)); names != "timestamp_begin, timestamp_end, content_size, packet_size, packet_seq_num, events_discarded, cpu_id" {
+		t.Errorf("packet context fields: %s", names)
+	}
+	bad := append([]layoutField(nil), packetLayout...)
+	bad[len(bad)-1].off += 4 // cpu_id after a hole
+	if _, err := layoutEnd(bad); err == nil || err.Error() != "packet.context.cpu_id is declared at byte 76, CTF puts it at 72" {
+		t.Errorf("a hole before cpu_id: %v", err)
+	}
+	bad = append([]layoutField(nil), packetLayout...)
+	bad[2].off, bad[2].bits = OffStreamID, 64 // a 64-bit stream_id is not 8-aligned at 20
+	if _, err := layoutEnd(bad); err == nil {
+		t.Error("a misaligned stream_id passes")
+	}
+}
+
 func TestOpenClosePacketBytes(t *testing.T) {
 	pkt := bytes.Repeat([]byte{0xee}, 256)
-	OpenPacket(pkt, testUUID, 0, 7, 1000)
+	OpenPacket(pkt, testUUID, 0, 5, 7, 1000)
 	le := binary.LittleEndian
 	want := le.AppendUint32(nil, 0xC1FC1FC1)
 	want = append(want, testUUID[:]...)
@@ -47,6 +76,8 @@ func TestOpenClosePacketBytes(t *testing.T) {
 	want = le.AppendUint64(want, 256*8)
 	want = le.AppendUint64(want, 7)
 	want = append(want, untouched...) // events_discarded
+	want = le.AppendUint32(want, 5)   // cpu_id
+	want = append(want, 0, 0, 0, 0)   // padding up to the first record
 	if !bytes.Equal(pkt[:PacketHeaderSize], want) {
 		t.Fatalf("opened header\n got % x\nwant % x", pkt[:PacketHeaderSize], want)
 	}
@@ -65,7 +96,7 @@ func TestOpenClosePacketBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantInfo := PacketInfo{Magic: PacketMagic, UUID: testUUID, TimestampBegin: 1000, TimestampEnd: 2000,
-		ContentSize: 800, PacketSize: 2048, SeqNum: 7, EventsDiscarded: 5}
+		ContentSize: 800, PacketSize: 2048, SeqNum: 7, EventsDiscarded: 5, CPU: 5}
 	if info != wantInfo {
 		t.Fatalf("ParsePacketHeader = %+v, want %+v", info, wantInfo)
 	}
@@ -78,7 +109,7 @@ func TestParsePacketHeaderErrors(t *testing.T) {
 	le := binary.LittleEndian
 	good := func() []byte {
 		p := make([]byte, 128)
-		OpenPacket(p, testUUID, 0, 0, 1)
+		OpenPacket(p, testUUID, 0, 0, 0, 1)
 		ClosePacket(p, 2, PacketHeaderSize, 0)
 		return p
 	}
@@ -88,7 +119,7 @@ func TestParsePacketHeaderErrors(t *testing.T) {
 		want   error
 		off    int64
 	}{
-		{"short", func(p []byte) []byte { return p[:71] }, ErrTruncated, 0},
+		{"short", func(p []byte) []byte { return p[:PacketHeaderSize-1] }, ErrTruncated, 0},
 		{"magic", func(p []byte) []byte { p[0] ^= 1; return p }, ErrBadMagic, OffMagic},
 		{"packet_size bits", func(p []byte) []byte { le.PutUint64(p[OffPacketSize:], 128*8+1); return p }, ErrContentSize, OffPacketSize},
 		{"packet_size small", func(p []byte) []byte { le.PutUint64(p[OffPacketSize:], 64*8); return p }, ErrContentSize, OffPacketSize},
@@ -113,7 +144,7 @@ func BenchmarkOpenClosePacket(b *testing.B) {
 	var seq uint64
 	for b.Loop() {
 		seq++
-		OpenPacket(pkt, testUUID, 0, seq, seq)
+		OpenPacket(pkt, testUUID, 0, 1, seq, seq)
 		ClosePacket(pkt, seq+1, 4000, 0)
 	}
 }

@@ -369,7 +369,6 @@ func (r *Reader) record(rec *Record) error {
 	}
 	ts := binary.LittleEndian.Uint64(b[start+OffTimestamp:])
 	id := binary.LittleEndian.Uint32(b[start+OffID:])
-	cpu := binary.LittleEndian.Uint32(b[start+OffCPU:])
 	e, ok := r.t.byID[id]
 	switch {
 	case !ok:
@@ -387,7 +386,7 @@ func (r *Reader) record(rec *Record) error {
 		}
 		vals = vals[:len(e.Fields)]
 	}
-	off := start + HeaderSize
+	off := start + e.payloadOffset()
 	for i, f := range e.Fields {
 		fieldOff := off
 		var need int
@@ -457,7 +456,7 @@ func (r *Reader) record(rec *Record) error {
 			Size:      off - start,
 			PacketSeq: r.pkt.SeqNum,
 			Timestamp: ts,
-			CPU:       cpu,
+			CPU:       r.pkt.CPU,
 			Event:     e,
 			Values:    vals,
 		}

@@ -113,7 +113,7 @@ func TestReaderPacketAndTotals(t *testing.T) {
 	for i, d := range []uint64{0, 0, 7, 7, 10} {
 		b.discarded = d
 		for range 3 {
-			b.add(e, 0, []Value{Uint(uint64(i)), Uint(1)})
+			b.add(e, []Value{Uint(uint64(i)), Uint(1)})
 		}
 		b.flush()
 	}
@@ -229,9 +229,10 @@ func TestReaderSetTrace(t *testing.T) {
 	}
 	printk, _ := tab.Lookup(IDPrintk)
 	b := newStreamBuilder(256)
-	b.add(printk, 0, []Value{Str("before")})
+	b.cpu = 1
+	b.add(printk, []Value{Str("before")})
 	b.flush()
-	b.add(late, 1, []Value{Uint(5), Str("after")})
+	b.add(late, []Value{Uint(5), Str("after")})
 	stream := b.bytes()
 
 	r := old.NewReader("s", bytes.NewReader(stream), b.pkts[1].off)

@@ -15,11 +15,9 @@ func monoClock() uint64 { return uint64(nanotime()) }
 // benchChannel returns a 1 MiB x 8 channel whose Deliver hook releases
 // packets at once (a consumer that is never behind), so the writers measure
 // the write path, not a full buffer.
-func benchChannel(b *testing.B) *Channel {
+func benchChannel(b *testing.B) *Ring {
 	g := Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}
-	ctrl := make([]byte, ControlSize(g.NumSubbuf, 4096))
-	buf := make([]byte, g.Total())
-	var cons *Consumer
+	var cons *Stream
 	var mu sync.Mutex
 	cfg := testConfig(g, nil, func(uint64) {
 		mu.Lock() // once per 1 MiB packet: a missed release would fill the ring
@@ -32,19 +30,14 @@ func benchChannel(b *testing.B) *Channel {
 		mu.Unlock()
 	})
 	cfg.Clock = monoClock
-	ch, err := NewChannel(ctrl, buf, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if cons, err = NewConsumer(ctrl, buf); err != nil {
-		b.Fatal(err)
-	}
-	return ch
+	ch, c := newTestChannelCPUs(b, g, 1, cfg)
+	cons = c.Stream(0)
+	return ch.Ring(0)
 }
 
 // writeTwoInts is the record of a two-integer event (u64 + u32) in the
 // record layout: timestamp, id, cpu, then the payload: 28 bytes.
-func writeTwoInts(ch *Channel, cpu uint32, a uint64, x uint32) error {
+func writeTwoInts(ch *Ring, cpu uint32, a uint64, x uint32) error {
 	r, err := ch.Reserve(28)
 	if err != nil {
 		return err

@@ -1,123 +1,41 @@
 package shm
 
-import (
-	"fmt"
-	"sync/atomic"
-)
+import "fmt"
 
-// closedBit is set in the write offset when the packet ending at that
-// offset has been closed (its context written) and no packet is open. It
-// is only ever set on a sub-buffer boundary. Offsets are free-running byte
-// counts and never reach 2^63.
-const closedBit = 1 << 63
-
-// recordAlign is the alignment of every record's start (its header begins
-// with a 64-bit timestamp).
-const recordAlign = 8
-
-// Config describes a channel to [NewChannel].
-type Config struct {
-	Geometry Geometry
-	Mode     Mode
-	UUID     [16]byte
-	StreamID uint32
-	PageSize int // control page rounding; 0 means 4096
-
-	// HeaderSize is the packet header length (a multiple of 8). The first
-	// record of a packet starts right after it.
-	HeaderSize int
-
-	// Clock returns the current timestamp. It need not be ordered or
-	// synchronised across writers: a per-CPU counter such as the TSC will
-	// do. The channel stamps each record max(Clock(), the timestamp of the
-	// record before it in the stream) (see [Channel.Reserve]), so a clock
-	// that runs behind on some CPU only repeats the last timestamp there.
-	Clock func() uint64
-
-	// OpenPacket writes the header of packet seq into pkt (the whole
-	// sub-buffer) with its begin timestamp. It runs concurrently with
-	// writers filling pkt's payload and with ClosePacket for the same
-	// packet, so it must write only the header fields ClosePacket does not.
-	OpenPacket func(pkt []byte, seq, tsBegin uint64)
-
-	// ClosePacket writes the end of packet pkt's context: end timestamp,
-	// content length in bytes (header included) and the cumulative number of
-	// records lost so far.
-	ClosePacket func(pkt []byte, tsEnd, contentBytes, discarded uint64)
-
-	// Deliver is called by the writer that completes packet seq, after the
-	// packet is published to the consumer. It must not block (the
-	// hypervisor signals an eventfd). May be nil.
-	Deliver func(seq uint64)
-}
-
-// Channel is the producer side of the ring. Reserve, Commit and Flush are
-// safe for concurrent use by any number of goroutines; they take no lock,
-// make no system call and allocate nothing (Deliver aside).
+// Channel is a trace's channel: one ring of sub-buffers per pCPU, all with
+// the same geometry, sharing one control region (producer-owned, published
+// read-only), one consumer region (the consumed offsets) and one buffer
+// region in which pCPU cpu's ring is the cpu-th Geometry.Total() bytes.
+// A ring whose pCPU never writes never touches its pages, so on a memfd
+// its memory is not allocated until the pCPU first writes.
 //
-// The authoritative write offset, commit counters and lost counters live in
-// the Channel (producer-private memory) and are published to the control
-// page, which the consumer can scribble on; the only word read back from the
-// control page is the consumed offset, and it is validated first.
+// Its methods are safe for concurrent use. Writers use [Channel.Ring].
 type Channel struct {
-	cfg     Config
-	ctrl    *Control
-	buf     []byte
-	sbSize  uint64
-	sbMask  uint64
-	sbShift uint
-	nMask   uint64
-	nShift  uint
-	bufMask uint64
-	hdr     uint64
-
-	// commits[i] is slot i's free-running commit counter, each on its own
-	// cache line: writers of adjacent packets do not share a line.
-	commits []paddedWord
-	// delivered[i] is the sequence+1 of the last packet delivered in slot
-	// i: the private copy the consumed-offset check trusts.
-	delivered []atomic.Uint64
-
-	// head is the write offset and the last published timestamp, the one
-	// 16-byte unit every writer CASes, on its own cache line.
-	head *head
-
-	lostFull     atomic.Uint64
-	lostTooBig   atomic.Uint64
-	consumedSeen atomic.Uint64 // last consumed offset that passed validation
-	badConsumed  atomic.Uint64
-	lastBad      atomic.Uint64
-	_            [24]byte
+	cfg   Config
+	ctrl  *Control
+	rings []*Ring
 }
 
-type paddedWord struct {
-	v atomic.Uint64
-	_ [56]byte
-}
-
-// Reservation is a slot handed out by [Channel.Reserve]. Buf is where the
-// record goes (exactly the requested size); TS is the timestamp the record
-// must carry. Pass it back to [Channel.Commit] once Buf is written.
-type Reservation struct {
-	Buf    []byte
-	TS     uint64
-	seq    uint64 // packet sequence number the slot belongs to
-	commit uint64 // bytes to commit: alignment padding (+ header) + record
-}
-
-// NewChannel initialises ctrl as a control page for cfg and returns the
-// producer for buf. buf must be exactly cfg.Geometry.Total() bytes; both
-// regions must be 8-byte aligned.
-func NewChannel(ctrl, buf []byte, cfg Config) (*Channel, error) {
+// NewChannel initialises ctrl as the control region for cfg and returns
+// the producer for buf. ctrl must be ControlSize(cfg.CPUs, ...) bytes or
+// more, cons ConsumerSize(cfg.CPUs, ...) or more, and buf exactly
+// cfg.CPUs × cfg.Geometry.Total(); all three 8-byte aligned.
+func NewChannel(ctrl, cons, buf []byte, cfg Config) (*Channel, error) {
 	if err := cfg.Geometry.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Mode != ModeDiscard {
 		return nil, fmt.Errorf("%w: %v (only discard mode is implemented)", ErrMode, cfg.Mode)
 	}
+	if cfg.CPUs == 0 {
+		cfg.CPUs = 1
+	}
+	if cfg.CPUs < 0 || cfg.CPUs > MaxCPUs {
+		return nil, fmt.Errorf("%w: %d pCPUs (1 to %d)", ErrGeometry, cfg.CPUs, MaxCPUs)
+	}
 	g := cfg.Geometry
-	if uint64(len(buf)) != g.Total() {
-		return nil, fmt.Errorf("%w: buffer is %d bytes, geometry %v needs %d", ErrTooSmall, len(buf), g, g.Total())
+	if uint64(len(buf)) != uint64(cfg.CPUs)*g.Total() {
+		return nil, fmt.Errorf("%w: buffer is %d bytes, %d pCPUs of %v need %d", ErrTooSmall, len(buf), cfg.CPUs, g, uint64(cfg.CPUs)*g.Total())
 	}
 	if !checkAligned(buf) {
 		return nil, ErrAlignment
@@ -133,338 +51,62 @@ func NewChannel(ctrl, buf []byte, cfg Config) (*Channel, error) {
 	}
 	c, err := InitControl(ctrl, ControlInfo{
 		Version: ControlVersion, PageSize: uint32(cfg.PageSize), Mode: cfg.Mode, Geometry: g,
-		UUID: cfg.UUID, StreamID: cfg.StreamID, HeaderSize: uint32(cfg.HeaderSize),
+		UUID: cfg.UUID, StreamID: cfg.StreamID, HeaderSize: uint32(cfg.HeaderSize), CPUs: uint32(cfg.CPUs),
 	})
 	if err != nil {
 		return nil, err
 	}
-	ch := &Channel{
-		cfg: cfg, ctrl: c, buf: buf,
-		sbSize: g.SubbufSize, sbMask: g.SubbufSize - 1, sbShift: log2(g.SubbufSize),
-		nMask: g.NumSubbuf - 1, nShift: log2(g.NumSubbuf),
-		bufMask:   g.Total() - 1,
-		hdr:       uint64(cfg.HeaderSize),
-		commits:   make([]paddedWord, g.NumSubbuf),
-		delivered: make([]atomic.Uint64, g.NumSubbuf),
-		head:      newHead(),
+	cv, err := OpenConsumed(cons, cfg.CPUs)
+	if err != nil {
+		return nil, err
 	}
-	// Start "closed at offset 0": the first record opens packet 0 and
-	// there is nothing to close.
-	ch.head.p[0].Store(closedBit)
+	ch := &Channel{cfg: cfg, ctrl: c}
+	for cpu := range cfg.CPUs {
+		off := uint64(cpu) * g.Total()
+		ch.rings = append(ch.rings, newRing(&ch.cfg, uint32(cpu), c.CPU(cpu), cv, buf[off:off+g.Total():off+g.Total()]))
+	}
 	return ch, nil
 }
 
-// Control returns the control page view the channel publishes to.
+// Control returns the control region the channel publishes to.
 func (c *Channel) Control() *Control { return c.ctrl }
 
-// Geometry returns the ring's shape.
+// Geometry returns the shape of each ring.
 func (c *Channel) Geometry() Geometry { return c.cfg.Geometry }
 
-// Reserve reserves size bytes for one record. On success the caller writes
-// the record into r.Buf (stamped with r.TS) and calls Commit(&r).
-//
-// It fails with ErrTooBig when the record can never fit a sub-buffer, and
-// with ErrFull when it needs a sub-buffer the consumer still holds
-// (discard mode); either way the record is counted as lost.
-//
-// Ordering: the write offset and the timestamp of the last record are one
-// 16-byte unit (the head). The record's timestamp is max(Clock(), the
-// head's timestamp), and the CAS that claims the slot publishes it with the
-// new offset; it succeeds only if neither word changed since they were
-// read. CASes on the head are totally ordered and each publishes a
-// timestamp no smaller than the one it replaces, so timestamps never
-// decrease in stream order, whatever the clock does across CPUs. That is
-// also why the clock may be read before the head: a reading that has gone
-// stale by the time the CAS succeeds is clamped up to the head's timestamp.
-func (c *Channel) Reserve(size int) (Reservation, error) {
-	buf, ts, seq, commit, err := c.reserve(size, nil)
-	return Reservation{Buf: buf, TS: ts, seq: seq, commit: commit}, err
-}
+// CPUs is the number of rings.
+func (c *Channel) CPUs() int { return len(c.rings) }
 
-// reserve is Reserve with the reservation as separate results (they fit
-// the result registers; a Reservation, 48 bytes, is passed in memory).
-// When the record is dropped and w is not nil, it flushes w's pending
-// commits (see [Writer.Reserve]).
-func (c *Channel) reserve(size int, w *Writer) (buf []byte, ts, seq, commit uint64, err error) {
-	sz := uint64(size)
-	// The clock first, then the head: the window between reading the head
-	// and the CAS, in which another writer can move it, is then a few
-	// instructions. A failed CAS returns the head as it found it, so the
-	// retry needs no second load.
-	clock := c.cfg.Clock()
-	o, last := c.head.load()
-	for {
-		ts = max(clock, last)
-		// An offset inside a sub-buffer (in != 0) is in an open packet
-		// (closedBit is only ever set on boundaries).
-		if in := o & c.sbMask; in != 0 {
-			start := (o + recordAlign - 1) &^ (recordAlign - 1)
-			end := start + sz
-			if end-(o-in) <= c.sbSize {
-				ok, curOff, curTS := c.head.cas(o, last, end, ts)
-				if !ok {
-					o, last = curOff, curTS
-					continue
-				}
-				b := start & c.bufMask
-				return c.buf[b : b+sz : b+sz], ts, o >> c.sbShift, end - o, nil
-			}
-		}
-		r, retry, err := c.reserveSlow(o, last, ts, sz)
-		if retry {
-			o, last = c.head.load()
-			continue
-		}
-		if err != nil && w != nil {
-			w.flush()
-		}
-		return r.Buf, r.TS, r.seq, r.commit, err
-	}
-}
+// Ring returns pCPU cpu's ring. cpu must be below CPUs.
+func (c *Channel) Ring(cpu int) *Ring { return c.rings[cpu] }
 
-// reserveSlow handles a record that opens a new packet, closing the
-// current one if it is still open. retry is true when the CAS lost a race.
-func (c *Channel) reserveSlow(o, last, ts, sz uint64) (r Reservation, retry bool, err error) {
-	if c.hdr+sz > c.sbSize {
-		c.lostTooBig.Add(1)
-		c.publishLost()
-		return Reservation{}, false, fmt.Errorf("%w: %d bytes, a sub-buffer holds %d after its %d-byte header", ErrTooBig, sz, c.sbSize-c.hdr, c.hdr)
-	}
-	pos := o &^ closedBit
-	needClose := o&closedBit == 0
-	next := (pos + c.sbMask) &^ c.sbMask // start of the packet to open
-	if !c.slotFree(next) {
-		c.lostFull.Add(1)
-		c.publishLost()
-		return Reservation{}, false, ErrFull
-	}
-	// Sample the loss count inside the CAS loop, after reading the head:
-	// packets are closed in CAS order, so each packet's events_discarded is
-	// >= the previous packet's.
-	var lost uint64
-	if needClose {
-		lost = c.lostTotal()
-	}
-	end := next + c.hdr + sz
-	if ok, _, _ := c.head.cas(o, last, end, ts); !ok {
-		return Reservation{}, true, nil
-	}
-	seq := next >> c.sbShift
-	if needClose {
-		c.closePacket(seq-1, pos, ts, lost)
-	}
-	c.cfg.OpenPacket(c.packet(seq), seq, ts)
-	c.ctrl.publishWriteOffset(end)
-	b := (next + c.hdr) & c.bufMask
-	return Reservation{Buf: c.buf[b : b+sz : b+sz], TS: ts, seq: seq, commit: c.hdr + sz}, false, nil
-}
-
-// closePacket writes packet seq's context (its content ends at pos) and
-// commits the padding to the sub-buffer's end plus the close token.
-func (c *Channel) closePacket(seq, pos, ts, lost uint64) {
-	start := seq << c.sbShift
-	c.cfg.ClosePacket(c.packet(seq), ts, pos-start, lost)
-	c.commit(seq, start+c.sbSize-pos+1)
-}
-
-// Commit publishes a reserved record. The atomic add orders the caller's
-// stores to r.Buf before it; the writer whose add completes the packet
-// therefore sees every byte of it before publishing it.
-func (c *Channel) Commit(r *Reservation) { c.commit(r.seq, r.commit) }
-
-// Writer is one writer's handle on the channel that batches its commits:
-// the bytes it writes into one packet are added to that packet's commit
-// counter in one atomic add, when it moves on to another packet or calls
-// Flush, instead of one add per record. With several writers the counter's
-// cache line then moves between CPUs once per packet per writer, not once
-// per record.
-//
-// A packet is delivered only once every writer that wrote into it has
-// committed, so a Writer must Flush before it may go idle: at the end of
-// each batch of records, and before the trace is stopped (the final
-// [Channel.Flush] must not run while a Writer holds bytes). A Writer is used
-// by one goroutine at a time; any number of Writers, and [Channel.Commit]
-// callers, may share the channel. The zero Writer is not usable: get one
-// from [Channel.Writer].
-type Writer struct {
-	c   *Channel
-	seq uint64 // packet holding the pending bytes
-	n   uint64 // bytes reserved in packet seq, written, not yet committed
-
-	rseq, rcommit uint64 // the outstanding reservation: its packet and bytes
-}
-
-// Writer returns a new batching writer for c.
-func (c *Channel) Writer() Writer { return Writer{c: c} }
-
-// Reserve is [Channel.Reserve]. When the record is dropped it also
-// flushes, so a packet waiting for this writer's bytes can be delivered
-// and consumed while the writer keeps failing.
-//
-// It returns where the record goes (exactly size bytes) and the timestamp
-// it must carry, as [Channel.Reserve] does in a [Reservation]; the writer
-// keeps the rest, for Commit. A writer has at most one reservation
-// outstanding: Reserve, write the record, Commit.
-func (w *Writer) Reserve(size int) (buf []byte, ts uint64, err error) {
-	buf, ts, w.rseq, w.rcommit, err = w.c.reserve(size, w)
-	return buf, ts, err
-}
-
-// Commit marks the record last reserved as written. Its bytes are
-// committed with the writer's other bytes in the same packet; those of an
-// earlier packet are committed now. A second Commit for the same
-// reservation, or one after a failed Reserve, commits nothing.
-func (w *Writer) Commit() {
-	if w.rseq != w.seq {
-		w.next(w.rseq)
-	}
-	w.n += w.rcommit
-	w.rcommit = 0
-}
-
-// Flush commits the pending bytes, delivering their packet if they were
-// the last it waited for. The atomic add orders every store the writer
-// made to those records before it, as [Channel.Commit] does for one.
-func (w *Writer) Flush() { w.flush() }
-
-// flush and next are out of line so that Commit inlines into the caller's
-// loop: the per-record commit is then a compare and an add.
-//
-//go:noinline
-func (w *Writer) flush() {
-	if w.n != 0 {
-		w.c.commit(w.seq, w.n)
-		w.n = 0
-	}
-}
-
-//go:noinline
-func (w *Writer) next(seq uint64) {
-	w.flush()
-	w.seq = seq
-}
-
-func (c *Channel) commit(seq, n uint64) {
-	slot := seq & c.nMask
-	lap := seq >> c.nShift
-	// A slot on lap L is complete at (L+1) x (sbSize+1): all its bytes plus
-	// the close token. Lap L+1 cannot start before lap L is consumed, hence
-	// delivered, so the counter never mixes laps.
-	v := c.commits[slot].v.Add(n)
-	if v == (lap+1)*(c.sbSize+1) {
-		c.deliver(seq, slot, v)
-	}
-}
-
-func (c *Channel) deliver(seq, slot, commit uint64) {
-	c.delivered[slot].Store(seq + 1)
-	c.publishLost()
-	c.ctrl.publishSlot(slot, seq, commit)
-	if c.cfg.Deliver != nil {
-		c.cfg.Deliver(seq)
-	}
-}
-
-// Flush closes the open packet, if any, without opening another, so a
-// partial sub-buffer reaches the consumer. It never produces an empty
-// packet. Unless final, it does nothing when the next slot is still held
-// by the consumer: records dropped while no packet is open would have no
-// packet to report them, and a periodic flush must not create that state.
-// The final flush (trace stop, writers quiescent) always closes. It reports
-// whether it closed a packet.
-func (c *Channel) Flush(final bool) bool {
-	for {
-		o, last := c.head.load()
-		ts := max(c.cfg.Clock(), last)
-		if o&closedBit != 0 {
-			return false
-		}
-		next := (o + c.sbMask) &^ c.sbMask
-		if !final && !c.slotFree(next) {
-			return false
-		}
-		lost := c.lostTotal()
-		if ok, _, _ := c.head.cas(o, last, next|closedBit, ts); !ok {
-			continue
-		}
-		c.closePacket((next>>c.sbShift)-1, o, ts, lost)
-		c.ctrl.publishWriteOffset(next)
-		return true
-	}
-}
-
-func (c *Channel) packet(seq uint64) []byte {
-	b := (seq << c.sbShift) & c.bufMask
-	return c.buf[b : b+c.sbSize : b+c.sbSize]
-}
-
-// slotFree reports whether the packet starting at offset next may be
-// written: the previous packet in its slot has been consumed.
-func (c *Channel) slotFree(next uint64) bool {
-	return next+c.sbSize-c.consumed() <= c.sbSize<<c.nShift
-}
-
-// consumed returns the consumer's offset after validation. The consumer
-// owns the word and may write anything into it; a new value is accepted
-// only if it is on a sub-buffer boundary, not behind the last accepted
-// value, and releases only packets that were delivered. Otherwise it is
-// counted (once per distinct bad value) and the last good value is used.
-func (c *Channel) consumed() uint64 {
-	last := c.consumedSeen.Load()
-	v := c.ctrl.Consumed()
-	if v == last {
-		return last
-	}
-	if !c.validConsumed(last, v) {
-		if c.lastBad.Swap(v) != v {
-			c.ctrl.publishBadConsumed(c.badConsumed.Add(1))
-		}
-		return last
-	}
-	for !c.consumedSeen.CompareAndSwap(last, v) {
-		// Another writer moved it; keep the larger (both were validated).
-		last = c.consumedSeen.Load()
-		if last >= v {
-			return last
+// Flush flushes every ring (see [Ring.Flush]) and reports how many packets
+// it closed.
+func (c *Channel) Flush(final bool) int {
+	n := 0
+	for _, r := range c.rings {
+		if r.Flush(final) {
+			n++
 		}
 	}
-	return v
+	return n
 }
 
-func (c *Channel) validConsumed(last, v uint64) bool {
-	if v&c.sbMask != 0 || v < last || v-last > c.sbSize<<c.nShift {
-		return false
-	}
-	for seq := last >> c.sbShift; seq < v>>c.sbShift; seq++ {
-		if c.delivered[seq&c.nMask].Load() != seq+1 {
-			return false
-		}
-	}
-	return true
-}
-
-func (c *Channel) lostTotal() uint64 { return c.lostFull.Load() + c.lostTooBig.Load() }
-
-func (c *Channel) publishLost() { c.ctrl.publishLost(c.lostFull.Load(), c.lostTooBig.Load()) }
-
-// Stats is a snapshot of the channel's counters.
-type Stats struct {
-	WriteOffset uint64 // bytes reserved so far (free-running)
-	Delivered   uint64 // packets delivered
-	Consumed    uint64 // packets released by the consumer (validated)
-	LostFull    uint64 // records dropped: buffer full
-	LostTooBig  uint64 // records dropped: larger than a sub-buffer
-	BadConsumed uint64 // consumed-offset values rejected
-}
-
-// Stats returns the channel's counters. Safe for concurrent use.
+// Stats returns the sum of the rings' counters; WriteOffset is the sum of
+// their bytes reserved.
 func (c *Channel) Stats() Stats {
-	return Stats{
-		WriteOffset: c.head.off() &^ closedBit,
-		Delivered:   c.ctrl.Delivered(),
-		Consumed:    c.consumed() >> c.sbShift,
-		LostFull:    c.lostFull.Load(),
-		LostTooBig:  c.lostTooBig.Load(),
-		BadConsumed: c.badConsumed.Load(),
+	var s Stats
+	for _, r := range c.rings {
+		s.add(r.Stats())
 	}
+	return s
+}
+
+func (s *Stats) add(o Stats) {
+	s.WriteOffset += o.WriteOffset
+	s.Delivered += o.Delivered
+	s.Consumed += o.Consumed
+	s.LostFull += o.LostFull
+	s.LostTooBig += o.LostTooBig
+	s.BadConsumed += o.BadConsumed
 }

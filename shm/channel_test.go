@@ -10,7 +10,7 @@ import (
 
 // drain collects every delivered packet until stop is closed and nothing
 // more is ready. It blocks on wake, never spins.
-func drain(t *testing.T, cons *Consumer, wake <-chan struct{}, stop <-chan struct{}) []testPacket {
+func drain(t *testing.T, cons *Stream, wake <-chan struct{}, stop <-chan struct{}) []testPacket {
 	t.Helper()
 	var out []testPacket
 	for {
@@ -54,7 +54,7 @@ func wakeChan() (chan struct{}, func(uint64)) {
 type concResult struct {
 	packets           []testPacket
 	written, attempts uint64
-	ch                *Channel
+	ch                *Ring
 }
 
 // runConcurrent has writers goroutines write perWriter numbered records
@@ -303,7 +303,7 @@ func TestBadConsumedRejected(t *testing.T) {
 	}
 	var i uint64
 	for _, v := range bad {
-		ctrl.StoreConsumed(v)
+		cons.cons.Store(0, v)
 		// Write until a new packet is opened: the slow path reads the
 		// consumed offset.
 		for start := ch.Stats().WriteOffset >> 12; ch.Stats().WriteOffset>>12 == start; i++ {
@@ -319,7 +319,7 @@ func TestBadConsumedRejected(t *testing.T) {
 		t.Errorf("published bad consumed %d", ctrl.BadConsumed())
 	}
 	// The consumer mends its ways: everything still in the buffer is intact.
-	ctrl.StoreConsumed(0)
+	cons.cons.Store(0, 0)
 	ch.Flush(true)
 	n := 0
 	for {
@@ -343,6 +343,7 @@ func TestNewChannelRejects(t *testing.T) {
 	clk := &testClock{}
 	good := func() Config { return testConfig(g, clk, nil) }
 	ctrl := make([]byte, 4096)
+	consumed := make([]byte, 4096)
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config, *[]byte)
@@ -357,9 +358,78 @@ func TestNewChannelRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, buf := good(), make([]byte, g.Total())
 			tc.mod(&cfg, &buf)
-			if _, err := NewChannel(ctrl, buf, cfg); !errors.Is(err, tc.want) {
+			if _, err := NewChannel(ctrl, consumed, buf, cfg); !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPerCPURings: each pCPU's ring is its own stream. Writers on two rings
+// never see each other's packets, loss is counted per ring, and a bad
+// consumed offset for one ring is rejected without touching the other.
+func TestPerCPURings(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	var mu sync.Mutex
+	delivered := map[uint32][]uint64{}
+	cfg := testConfig(g, &testClock{}, nil)
+	cfg.OpenPacket = func(p []byte, cpu uint32, seq, ts uint64) {
+		le.PutUint64(p[0:], seq)
+		le.PutUint64(p[8:], ts)
+		le.PutUint64(p[40:], testMagic|uint64(cpu))
+	}
+	cfg.Deliver = func(cpu uint32, seq uint64) {
+		mu.Lock()
+		delivered[cpu] = append(delivered[cpu], seq)
+		mu.Unlock()
+	}
+	ch, cons := newTestChannelCPUs(t, g, 3, cfg)
+	// Ring 0 fills up (nobody consumes), ring 1 is consumed as it goes,
+	// ring 2 never writes.
+	var i uint64
+	for ch.Ring(0).Stats().LostFull == 0 {
+		if err := writeRecord(ch.Ring(0), 0, i); err != nil && !errors.Is(err, ErrFull) {
+			t.Fatal(err)
+		}
+		i++
+	}
+	s1 := cons.Stream(1)
+	for range 4 * g.NumSubbuf {
+		for start := ch.Ring(1).Stats().WriteOffset >> 12; ch.Ring(1).Stats().WriteOffset>>12 == start; i++ {
+			if err := writeRecord(ch.Ring(1), 1, i); err != nil {
+				t.Fatalf("ring 1 dropped a record while consumed: %v", err)
+			}
+		}
+		for {
+			p, _, ok := s1.Next()
+			if !ok {
+				break
+			}
+			if got := le.Uint64(p[40:]); got != testMagic|1 {
+				t.Fatalf("stream 1 got a packet of ring %d", got^testMagic)
+			}
+			s1.Release()
+		}
+	}
+	if st := ch.Ring(1).Stats(); st.LostFull != 0 || st.Delivered < 3*g.NumSubbuf {
+		t.Errorf("ring 1: %+v, want no loss and >= %d packets", st, 3*g.NumSubbuf)
+	}
+	if n := ch.Control().CPU(0).LostFull(); n == 0 || n != ch.Ring(0).Stats().LostFull {
+		t.Errorf("ring 0 publishes %d lost, counts %d", n, ch.Ring(0).Stats().LostFull)
+	}
+	if st := ch.Ring(2).Stats(); st != (Stats{}) {
+		t.Errorf("idle ring 2 has counters %+v", st)
+	}
+	if len(delivered[2]) != 0 || len(delivered[0]) != int(g.NumSubbuf)-1 {
+		t.Errorf("deliveries per ring: %v", delivered)
+	}
+	// A scribble on ring 0's consumed word is rejected; ring 1 is unharmed.
+	cons.Stream(0).cons.Store(0, 3)
+	writeRecord(ch.Ring(0), 0, i)
+	if ch.Ring(0).Stats().BadConsumed != 1 || ch.Ring(1).Stats().BadConsumed != 0 {
+		t.Errorf("bad consumed: ring 0 %d, ring 1 %d", ch.Ring(0).Stats().BadConsumed, ch.Ring(1).Stats().BadConsumed)
+	}
+	if tot := ch.Stats(); tot.LostFull != ch.Ring(0).Stats().LostFull+ch.Ring(1).Stats().LostFull {
+		t.Errorf("channel total lost %d", tot.LostFull)
 	}
 }

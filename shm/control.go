@@ -5,44 +5,51 @@ import (
 	"fmt"
 )
 
-// Control page layout. All fields little-endian; every word that changes
-// after initialisation is 8-byte aligned and accessed only through
-// sync/atomic. Producer-owned and consumer-owned words sit on separate
-// 64-byte cache lines so the consumer's stores never invalidate the line the
-// producer publishes to (and the reverse). docs/ARCHITECTURE.md has the table.
+// Control region layout (layout version 2). The control region is
+// producer-owned: the hypervisor maps it read-write, seals it and hands
+// consumers a read-only descriptor, so nothing a consumer does can change
+// a word in it. It holds a trace header, then one area per pCPU. All fields
+// little-endian; every word that changes after initialisation is 8-byte
+// aligned and accessed only through sync/atomic. docs/ARCHITECTURE.md has
+// the table.
 const (
 	ControlMagic   = 0x4C54584E // "NXTL" on disk
-	ControlVersion = 1
+	ControlVersion = 2
 
 	offMagic      = 0x00 // u32
 	offVersion    = 0x04 // u32
 	offPageSize   = 0x08 // u32
 	offMode       = 0x0C // u32
-	offSubbufSize = 0x10 // u64
-	offNumSubbuf  = 0x18 // u64
+	offSubbufSize = 0x10 // u64: per pCPU
+	offNumSubbuf  = 0x18 // u64: per pCPU
 	offUUID       = 0x20 // [16]byte
 	offStreamID   = 0x30 // u32
 	offHeaderSize = 0x34 // u32
 	offCtrlSize   = 0x38 // u32
+	offMaxCPUs    = 0x3C // u32
+	offCPUStride  = 0x40 // u32: bytes per pCPU area
+	offConsSize   = 0x44 // u32: bytes of the consumer region
 
-	// Producer cache line: written by the hypervisor only.
-	offState       = 0x40
-	offWriteOffset = 0x48
-	offDelivered   = 0x50
-	offLostFull    = 0x58
-	offLostTooBig  = 0x60
-	offMetaVersion = 0x68
-	offBadConsumed = 0x70
+	// Trace-wide producer words.
+	offState       = 0x80
+	offMetaVersion = 0x88
+	offConsumerPID = 0x90 // pid of the consumer role's holder, 0 if none
 
-	// Consumer cache line: written by the consumer only. The producer reads
-	// offConsumed and never trusts it without checking (see Channel.consumed).
-	offConsumed    = 0x80
-	offConsumerPID = 0x88
+	// offCPUs is where the pCPU areas begin. Each area starts with one cache
+	// line of counters, then the slot records.
+	offCPUs = 0x100
 
-	// Per-slot records: delivered sequence+1, commit count at delivery.
-	offSlots   = 0xC0
-	slotStride = 16
+	cpuWriteOffset = 0x00
+	cpuDelivered   = 0x08
+	cpuLostFull    = 0x10
+	cpuLostTooBig  = 0x18
+	cpuBadConsumed = 0x20
+	cpuSlots       = 0x40 // per slot: delivered sequence+1, commit count at delivery
+	slotStride     = 16
 )
+
+// MaxCPUs is the largest pCPU count a channel may have.
+const MaxCPUs = 4096
 
 // Mode is the channel's behaviour when the consumer falls behind.
 type Mode uint32
@@ -75,56 +82,88 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("%w: %q (want discard)", ErrMode, s)
 }
 
-// State values the producer publishes in the control page.
+// State is the trace state the producer publishes in the control region.
+type State uint64
+
+// The trace states, in the order a trace goes through them.
 const (
-	StateCreated   = 1
-	StateStarted   = 2
-	StateStopped   = 3
-	StateDestroyed = 4
+	StateCreated   State = 1
+	StateStarted   State = 2
+	StateStopped   State = 3
+	StateDestroyed State = 4
 )
 
-// ControlSize is the size of the control region for n sub-buffers, rounded
-// up to pageSize: one page up to (pageSize-0xC0)/16 sub-buffers.
-func ControlSize(numSubbuf uint64, pageSize int) int {
-	n := offSlots + slotStride*int(numSubbuf)
+func (s State) String() string {
+	switch s {
+	case StateCreated:
+		return "created"
+	case StateStarted:
+		return "started"
+	case StateStopped:
+		return "stopped"
+	case StateDestroyed:
+		return "destroyed"
+	}
+	return fmt.Sprintf("state(%d)", uint64(s))
+}
+
+// cpuStride is the size of one pCPU area for n sub-buffers, a whole number
+// of cache lines so that two pCPUs' counters never share one.
+func cpuStride(numSubbuf uint64) int {
+	n := cpuSlots + slotStride*int(numSubbuf)
+	return (n + 63) &^ 63
+}
+
+// ControlSize is the size of the control region for cpus pCPUs with n
+// sub-buffers each, rounded up to pageSize.
+func ControlSize(cpus int, numSubbuf uint64, pageSize int) int {
+	n := offCPUs + cpus*cpuStride(numSubbuf)
 	return (n + pageSize - 1) / pageSize * pageSize
 }
 
-// Control is a view of a control page. The zero value is unusable; get one
-// from [InitControl] (producer) or [OpenControl] (consumer). Accessors that
-// read mutable words are safe for concurrent use; the setters are for the
-// owner named in the layout table only.
+// Control is a view of a control region. The zero value is unusable; get
+// one from [InitControl] (producer) or [OpenControl] (consumer). Accessors
+// that read mutable words are safe for concurrent use; the publish methods
+// are the producer's.
 type Control struct {
-	b []byte
+	b      []byte
+	stride int
+	cpus   int
 }
 
-// ControlInfo is the immutable part of a control page.
+// ControlInfo is the immutable part of a control region.
 type ControlInfo struct {
-	Version    uint32
-	PageSize   uint32
-	Mode       Mode
-	Geometry   Geometry
-	UUID       [16]byte
-	StreamID   uint32
-	HeaderSize uint32
-	Size       uint32
+	Version      uint32
+	PageSize     uint32
+	Mode         Mode
+	Geometry     Geometry // of each pCPU's ring
+	UUID         [16]byte
+	StreamID     uint32
+	HeaderSize   uint32
+	Size         uint32
+	CPUs         uint32 // pCPU areas: ids 0 .. CPUs-1
+	CPUStride    uint32
+	ConsumerSize uint32 // size of the consumer region that goes with it
 }
 
-// InitControl writes a fresh control page into b (which must be zero or
+// InitControl writes a fresh control region into b (which must be zero or
 // about to be reused) and returns a view of it. Only the producer calls it,
 // before any consumer maps b.
 func InitControl(b []byte, info ControlInfo) (*Control, error) {
 	if err := info.Geometry.Validate(); err != nil {
 		return nil, err
 	}
-	need := ControlSize(info.Geometry.NumSubbuf, int(info.PageSize))
+	if info.CPUs < 1 || info.CPUs > MaxCPUs {
+		return nil, fmt.Errorf("%w: %d pCPUs (1 to %d)", ErrGeometry, info.CPUs, MaxCPUs)
+	}
+	need := ControlSize(int(info.CPUs), info.Geometry.NumSubbuf, int(info.PageSize))
 	if len(b) < need {
-		return nil, fmt.Errorf("%w: control page is %d bytes, geometry %v needs %d", ErrTooSmall, len(b), info.Geometry, need)
+		return nil, fmt.Errorf("%w: control region is %d bytes, %d pCPUs of %v need %d", ErrTooSmall, len(b), info.CPUs, info.Geometry, need)
 	}
 	if !checkAligned(b) {
 		return nil, ErrAlignment
 	}
-	clear(b)
+	clear(b[:need])
 	le := binary.LittleEndian
 	le.PutUint32(b[offMagic:], ControlMagic)
 	le.PutUint32(b[offVersion:], ControlVersion)
@@ -136,16 +175,20 @@ func InitControl(b []byte, info ControlInfo) (*Control, error) {
 	le.PutUint32(b[offStreamID:], info.StreamID)
 	le.PutUint32(b[offHeaderSize:], info.HeaderSize)
 	le.PutUint32(b[offCtrlSize:], uint32(need))
-	return &Control{b: b[:need]}, nil
+	le.PutUint32(b[offMaxCPUs:], info.CPUs)
+	le.PutUint32(b[offCPUStride:], uint32(cpuStride(info.Geometry.NumSubbuf)))
+	le.PutUint32(b[offConsSize:], uint32(ConsumerSize(int(info.CPUs), int(info.PageSize))))
+	return &Control{b: b[:need], stride: cpuStride(info.Geometry.NumSubbuf), cpus: int(info.CPUs)}, nil
 }
 
-// OpenControl validates b as a control page and returns a view of it.
+// OpenControl validates b as a control region and returns a view of it.
 func OpenControl(b []byte) (*Control, error) {
 	c := &Control{b: b}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	c.b = b[:c.Info().Size]
+	info := c.Info()
+	c.b, c.stride, c.cpus = b[:info.Size], int(info.CPUStride), int(info.CPUs)
 	return c, nil
 }
 
@@ -154,8 +197,8 @@ func OpenControl(b []byte) (*Control, error) {
 // ErrVersion or ErrGeometry.
 func (c *Control) Validate() error {
 	b := c.b
-	if len(b) < offSlots {
-		return fmt.Errorf("%w: control page is %d bytes, the header alone is %d", ErrTooSmall, len(b), offSlots)
+	if len(b) < offCPUs {
+		return fmt.Errorf("%w: control region is %d bytes, the header alone is %d", ErrTooSmall, len(b), offCPUs)
 	}
 	if !checkAligned(b) {
 		return ErrAlignment
@@ -174,9 +217,18 @@ func (c *Control) Validate() error {
 	if info.PageSize == 0 || !isPow2(uint64(info.PageSize)) {
 		return fmt.Errorf("%w: page size %d", ErrGeometry, info.PageSize)
 	}
-	need := ControlSize(info.Geometry.NumSubbuf, int(info.PageSize))
+	if info.CPUs < 1 || info.CPUs > MaxCPUs {
+		return fmt.Errorf("%w: %d pCPUs (1 to %d)", ErrGeometry, info.CPUs, MaxCPUs)
+	}
+	if int(info.CPUStride) != cpuStride(info.Geometry.NumSubbuf) {
+		return fmt.Errorf("%w: pCPU area stride %d, geometry %v needs %d", ErrGeometry, info.CPUStride, info.Geometry, cpuStride(info.Geometry.NumSubbuf))
+	}
+	need := ControlSize(int(info.CPUs), info.Geometry.NumSubbuf, int(info.PageSize))
 	if int(info.Size) != need || len(b) < need {
-		return fmt.Errorf("%w: control page is %d bytes (header says %d), geometry %v needs %d", ErrTooSmall, len(b), info.Size, info.Geometry, need)
+		return fmt.Errorf("%w: control region is %d bytes (header says %d), %d pCPUs of %v need %d", ErrTooSmall, len(b), info.Size, info.CPUs, info.Geometry, need)
+	}
+	if int(info.ConsumerSize) != ConsumerSize(int(info.CPUs), int(info.PageSize)) {
+		return fmt.Errorf("%w: consumer region size %d for %d pCPUs", ErrGeometry, info.ConsumerSize, info.CPUs)
 	}
 	if uint64(info.HeaderSize) >= info.Geometry.SubbufSize {
 		return fmt.Errorf("%w: packet header size %d does not fit a %d-byte sub-buffer", ErrGeometry, info.HeaderSize, info.Geometry.SubbufSize)
@@ -196,32 +248,23 @@ func (c *Control) Info() ControlInfo {
 	info.StreamID = le.Uint32(b[offStreamID:])
 	info.HeaderSize = le.Uint32(b[offHeaderSize:])
 	info.Size = le.Uint32(b[offCtrlSize:])
+	info.CPUs = le.Uint32(b[offMaxCPUs:])
+	info.CPUStride = le.Uint32(b[offCPUStride:])
+	info.ConsumerSize = le.Uint32(b[offConsSize:])
 	return info
 }
 
 // Bytes returns the whole control region.
 func (c *Control) Bytes() []byte { return c.b }
 
-// State is the trace state the producer last published (State* constants).
-func (c *Control) State() uint64 { return word(c.b, offState).Load() }
+// CPUs is the number of pCPU areas.
+func (c *Control) CPUs() int { return c.cpus }
+
+// State is the trace state the producer last published.
+func (c *Control) State() State { return State(word(c.b, offState).Load()) }
 
 // SetState publishes the trace state. Producer only.
-func (c *Control) SetState(s uint64) { word(c.b, offState).Store(s) }
-
-// WriteOffset is the producer's write offset as of its last packet switch.
-func (c *Control) WriteOffset() uint64 { return word(c.b, offWriteOffset).Load() }
-
-// Delivered is the number of packets delivered so far.
-func (c *Control) Delivered() uint64 { return word(c.b, offDelivered).Load() }
-
-// LostFull is the cumulative count of records dropped because the buffer was full.
-func (c *Control) LostFull() uint64 { return word(c.b, offLostFull).Load() }
-
-// LostTooBig is the cumulative count of records dropped for being larger than a sub-buffer.
-func (c *Control) LostTooBig() uint64 { return word(c.b, offLostTooBig).Load() }
-
-// BadConsumed counts consumed-offset values the producer rejected.
-func (c *Control) BadConsumed() uint64 { return word(c.b, offBadConsumed).Load() }
+func (c *Control) SetState(s State) { word(c.b, offState).Store(uint64(s)) }
 
 // MetadataVersion changes whenever the event table grows; the consumer
 // rewrites its metadata file when it sees a new value.
@@ -230,47 +273,63 @@ func (c *Control) MetadataVersion() uint64 { return word(c.b, offMetaVersion).Lo
 // SetMetadataVersion publishes a new metadata version. Producer only.
 func (c *Control) SetMetadataVersion(v uint64) { word(c.b, offMetaVersion).Store(v) }
 
-// Consumed is the consumer's consumed offset (a multiple of the sub-buffer
-// size when the consumer is well behaved; the producer checks).
-func (c *Control) Consumed() uint64 { return word(c.b, offConsumed).Load() }
-
-// StoreConsumed publishes the consumed offset. Consumer only. The store is
-// sequentially consistent, so every read the consumer made of the released
-// sub-buffer happens before the producer can observe the new offset and
-// reuse the slot.
-func (c *Control) StoreConsumed(v uint64) { word(c.b, offConsumed).Store(v) }
-
-// ConsumerPID is the pid the consumer published, 0 if none.
+// ConsumerPID is the pid of the process holding the consumer role, 0 if
+// none (as the hypervisor was told it when granting the role).
 func (c *Control) ConsumerPID() uint64 { return word(c.b, offConsumerPID).Load() }
 
-// SetConsumerPID publishes the consumer's pid. Consumer only.
+// SetConsumerPID publishes the consumer role's holder. Producer only.
 func (c *Control) SetConsumerPID(pid uint64) { word(c.b, offConsumerPID).Store(pid) }
+
+// CPU returns the view of pCPU cpu's area. cpu must be below CPUs.
+func (c *Control) CPU(cpu int) CPUControl {
+	off := offCPUs + cpu*c.stride
+	return CPUControl{b: c.b[off : off+c.stride : off+c.stride]}
+}
+
+// CPUControl is one pCPU's area of the control region: its ring's write
+// offset, delivery and loss counters and slot records.
+type CPUControl struct{ b []byte }
+
+// WriteOffset is the ring's write offset as of its last packet switch.
+func (c CPUControl) WriteOffset() uint64 { return word(c.b, cpuWriteOffset).Load() }
+
+// Delivered is the number of packets the ring delivered so far.
+func (c CPUControl) Delivered() uint64 { return word(c.b, cpuDelivered).Load() }
+
+// LostFull is the cumulative count of records dropped because the ring was full.
+func (c CPUControl) LostFull() uint64 { return word(c.b, cpuLostFull).Load() }
+
+// LostTooBig is the cumulative count of records dropped for being larger than a sub-buffer.
+func (c CPUControl) LostTooBig() uint64 { return word(c.b, cpuLostTooBig).Load() }
+
+// BadConsumed counts consumed-offset values the producer rejected.
+func (c CPUControl) BadConsumed() uint64 { return word(c.b, cpuBadConsumed).Load() }
 
 // SlotDelivered is the sequence number + 1 of the last packet delivered in
 // slot i (0: none yet).
-func (c *Control) SlotDelivered(i uint64) uint64 {
-	return word(c.b, offSlots+int(i)*slotStride).Load()
+func (c CPUControl) SlotDelivered(i uint64) uint64 {
+	return word(c.b, cpuSlots+int(i)*slotStride).Load()
 }
 
 // SlotCommit is slot i's commit count at its last delivery.
-func (c *Control) SlotCommit(i uint64) uint64 {
-	return word(c.b, offSlots+int(i)*slotStride+8).Load()
+func (c CPUControl) SlotCommit(i uint64) uint64 {
+	return word(c.b, cpuSlots+int(i)*slotStride+8).Load()
 }
 
 // publish* are the producer's stores.
 
-func (c *Control) publishWriteOffset(v uint64) { word(c.b, offWriteOffset).Store(v) }
-func (c *Control) publishLost(full, big uint64) {
-	word(c.b, offLostFull).Store(full)
-	word(c.b, offLostTooBig).Store(big)
+func (c CPUControl) publishWriteOffset(v uint64) { word(c.b, cpuWriteOffset).Store(v) }
+func (c CPUControl) publishLost(full, big uint64) {
+	word(c.b, cpuLostFull).Store(full)
+	word(c.b, cpuLostTooBig).Store(big)
 }
-func (c *Control) publishBadConsumed(v uint64) { word(c.b, offBadConsumed).Store(v) }
+func (c CPUControl) publishBadConsumed(v uint64) { word(c.b, cpuBadConsumed).Store(v) }
 
 // publishSlot records a delivery. The delivered-sequence store comes last:
 // a consumer that loads it and sees seq+1 also sees the commit snapshot and,
 // through the producer's commit-counter chain, every byte of the packet.
-func (c *Control) publishSlot(i, seq, commit uint64) {
-	word(c.b, offSlots+int(i)*slotStride+8).Store(commit)
-	word(c.b, offSlots+int(i)*slotStride).Store(seq + 1)
-	word(c.b, offDelivered).Add(1)
+func (c CPUControl) publishSlot(i, seq, commit uint64) {
+	word(c.b, cpuSlots+int(i)*slotStride+8).Store(commit)
+	word(c.b, cpuSlots+int(i)*slotStride).Store(seq + 1)
+	word(c.b, cpuDelivered).Add(1)
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// The control page is read by another process built from possibly another
-// version: its offsets are part of the ABI.
+// The control region is read by another process built from possibly
+// another version: its offsets are part of the ABI.
 func TestControlLayoutPinned(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -18,23 +18,31 @@ func TestControlLayoutPinned(t *testing.T) {
 		{"subbuf size", offSubbufSize, 0x10}, {"num subbuf", offNumSubbuf, 0x18},
 		{"uuid", offUUID, 0x20}, {"stream id", offStreamID, 0x30},
 		{"header size", offHeaderSize, 0x34}, {"control size", offCtrlSize, 0x38},
-		{"state", offState, 0x40}, {"write offset", offWriteOffset, 0x48},
-		{"delivered", offDelivered, 0x50}, {"lost full", offLostFull, 0x58},
-		{"lost too big", offLostTooBig, 0x60}, {"metadata version", offMetaVersion, 0x68},
-		{"bad consumed", offBadConsumed, 0x70},
-		{"consumed", offConsumed, 0x80}, {"consumer pid", offConsumerPID, 0x88},
-		{"slots", offSlots, 0xC0}, {"slot stride", slotStride, 16},
+		{"max cpus", offMaxCPUs, 0x3C}, {"cpu stride", offCPUStride, 0x40},
+		{"consumer size", offConsSize, 0x44},
+		{"state", offState, 0x80}, {"metadata version", offMetaVersion, 0x88},
+		{"consumer pid", offConsumerPID, 0x90}, {"cpu areas", offCPUs, 0x100},
+		{"write offset", cpuWriteOffset, 0x00}, {"delivered", cpuDelivered, 0x08},
+		{"lost full", cpuLostFull, 0x10}, {"lost too big", cpuLostTooBig, 0x18},
+		{"bad consumed", cpuBadConsumed, 0x20},
+		{"slots", cpuSlots, 0x40}, {"slot stride", slotStride, 16},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s at %#x, pinned at %#x", tc.name, tc.got, tc.want)
 		}
 	}
-	// Producer and consumer words must not share a cache line.
-	if offBadConsumed/64 == offConsumed/64 || offConsumed/64 == offSlots/64 {
-		t.Error("producer and consumer words share a cache line")
+	// Two pCPUs' areas never share a cache line.
+	for _, n := range []uint64{2, 3, 8, 1024} {
+		if s := cpuStride(n); s%64 != 0 || s < cpuSlots+16*int(n) {
+			t.Errorf("cpuStride(%d) = %d", n, s)
+		}
 	}
-	if ControlSize(244, 4096) != 4096 || ControlSize(245, 4096) != 8192 {
-		t.Errorf("ControlSize(244)=%d ControlSize(245)=%d", ControlSize(244, 4096), ControlSize(245, 4096))
+	// 8 sub-buffers: 192-byte areas, 20 pCPUs in a page after the header.
+	if ControlSize(20, 8, 4096) != 4096 || ControlSize(21, 8, 4096) != 8192 {
+		t.Errorf("ControlSize(20)=%d ControlSize(21)=%d", ControlSize(20, 8, 4096), ControlSize(21, 8, 4096))
+	}
+	if ConsumerSize(512, 4096) != 4096 || ConsumerSize(513, 4096) != 8192 {
+		t.Errorf("ConsumerSize(512)=%d ConsumerSize(513)=%d", ConsumerSize(512, 4096), ConsumerSize(513, 4096))
 	}
 }
 
@@ -67,7 +75,7 @@ func TestControlValidate(t *testing.T) {
 	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
 	fresh := func() []byte {
 		b := make([]byte, 4096)
-		if _, err := InitControl(b, ControlInfo{PageSize: 4096, Geometry: g, HeaderSize: 72}); err != nil {
+		if _, err := InitControl(b, ControlInfo{PageSize: 4096, Geometry: g, HeaderSize: 72, CPUs: 2}); err != nil {
 			t.Fatal(err)
 		}
 		return b
@@ -87,7 +95,9 @@ func TestControlValidate(t *testing.T) {
 		{"count not pow2", func(b []byte) []byte { le.PutUint64(b[offNumSubbuf:], 3); return b }, ErrGeometry},
 		{"subbuf too small", func(b []byte) []byte { le.PutUint64(b[offSubbufSize:], 512); return b }, ErrGeometry},
 		{"truncated", func(b []byte) []byte { return b[:100] }, ErrTooSmall},
-		{"slots beyond page", func(b []byte) []byte { le.PutUint64(b[offNumSubbuf:], 1024); return b }, ErrTooSmall},
+		{"slots beyond page", func(b []byte) []byte { le.PutUint64(b[offNumSubbuf:], 1024); return b }, ErrGeometry},
+		{"cpus beyond page", func(b []byte) []byte { le.PutUint32(b[offMaxCPUs:], 64); return b }, ErrTooSmall},
+		{"no cpus", func(b []byte) []byte { le.PutUint32(b[offMaxCPUs:], 0); return b }, ErrGeometry},
 		{"header too big", func(b []byte) []byte { le.PutUint32(b[offHeaderSize:], 4096); return b }, ErrGeometry},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ func testConfig(g Geometry, clk *testClock, deliver func(uint64)) Config {
 		Geometry:   g,
 		HeaderSize: testHdr,
 		Clock:      clk.now,
-		OpenPacket: func(p []byte, seq, ts uint64) {
+		OpenPacket: func(p []byte, _ uint32, seq, ts uint64) {
 			le.PutUint64(p[0:], seq)
 			le.PutUint64(p[8:], ts)
 			le.PutUint64(p[40:], testMagic)
@@ -39,19 +39,35 @@ func testConfig(g Geometry, clk *testClock, deliver func(uint64)) Config {
 			le.PutUint64(p[24:], content)
 			le.PutUint64(p[32:], discarded)
 		},
-		Deliver: deliver,
+		Deliver: func(_ uint32, seq uint64) {
+			if deliver != nil {
+				deliver(seq)
+			}
+		},
 	}
 }
 
-func newTestChannel(t testing.TB, g Geometry, deliver func(uint64)) (*Channel, *Consumer) {
+// newTestChannel returns the ring and the consumer stream of a one-pCPU
+// channel on plain memory.
+func newTestChannel(t testing.TB, g Geometry, deliver func(uint64)) (*Ring, *Stream) {
 	t.Helper()
-	ctrl := make([]byte, ControlSize(g.NumSubbuf, 4096))
-	buf := make([]byte, g.Total())
-	ch, err := NewChannel(ctrl, buf, testConfig(g, &testClock{}, deliver))
+	ch, cons := newTestChannelCPUs(t, g, 1, testConfig(g, &testClock{}, deliver))
+	return ch.Ring(0), cons.Stream(0)
+}
+
+// newTestChannelCPUs returns a channel of cpus rings on plain memory and
+// its consumer.
+func newTestChannelCPUs(t testing.TB, g Geometry, cpus int, cfg Config) (*Channel, *Consumer) {
+	t.Helper()
+	ctrl := make([]byte, ControlSize(cpus, g.NumSubbuf, 4096))
+	consumed := make([]byte, ConsumerSize(cpus, 4096))
+	buf := make([]byte, uint64(cpus)*g.Total())
+	cfg.CPUs = cpus
+	ch, err := NewChannel(ctrl, consumed, buf, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := NewConsumer(ctrl, buf)
+	cons, err := NewConsumer(ctrl, consumed, buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +77,7 @@ func newTestChannel(t testing.TB, g Geometry, deliver func(uint64)) (*Channel, *
 func recSize(counter uint64) int { return recHdr + int(counter%11)*3 }
 
 // writeRecord reserves, fills and commits one numbered record.
-func writeRecord(ch *Channel, writer uint32, counter uint64) error {
+func writeRecord(ch *Ring, writer uint32, counter uint64) error {
 	n := recSize(counter)
 	r, err := ch.Reserve(n)
 	if err != nil {

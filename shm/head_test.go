@@ -89,19 +89,11 @@ func (c *skewClock) now() uint64 {
 func TestSkewedClockStaysMonotonic(t *testing.T) {
 	g := Geometry{SubbufSize: 16 << 10, NumSubbuf: 64}
 	wake, deliver := wakeChan()
-	ctrl := make([]byte, ControlSize(g.NumSubbuf, 4096))
-	buf := make([]byte, g.Total())
 	cfg := testConfig(g, nil, deliver)
 	clk := &skewClock{}
 	cfg.Clock = clk.now
-	ch, err := NewChannel(ctrl, buf, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := NewConsumer(ctrl, buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cc := newTestChannelCPUs(t, g, 1, cfg)
+	ch, cons := c.Ring(0), cc.Stream(0)
 	stop := make(chan struct{})
 	done := make(chan []testPacket)
 	go func() { done <- drain(t, cons, wake, stop) }()

@@ -9,13 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Seals. The buffer gets all three once its owner has mapped it writable:
-// nobody can resize it (a shrink would SIGBUS the writers) and nobody can
-// create a new writable mapping or write(2) to it. The control page only
-// gets the size seals: the consumer must map it read-write.
+// Seals. The control region and the buffer, which only the producer
+// writes, get all of them once the producer has mapped them writable:
+// nobody can resize them (a shrink would SIGBUS the writers) and nobody can
+// create a new writable mapping or write(2) to them. The consumer region
+// only gets the size seals: the consumer must map it read-write.
 const (
-	bufferSeals  = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_FUTURE_WRITE | unix.F_SEAL_SEAL
-	controlSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+	producerSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_FUTURE_WRITE | unix.F_SEAL_SEAL
+	consumerSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
 )
 
 // Mapping is a shared mapping of a memfd. Close unmaps it and closes the
@@ -44,43 +45,49 @@ func (m *Mapping) Close() error {
 	return errors.Join(errs...)
 }
 
-// CreateControl makes the control page memfd (size bytes), maps it
-// read-write and seals its size.
-func CreateControl(name string, size int) (m *Mapping, err error) {
+// CreateProducer makes a producer-owned memfd (size bytes): the control
+// region or the buffer. It maps it read-write for the producer, seals it,
+// and returns a read-only re-open of it: the file to hand to consumers.
+// A memfd's pages are allocated when first written, so parts the producer
+// never writes (the rings of pCPUs that never came online) cost nothing.
+func CreateProducer(name string, size int) (m *Mapping, ro *os.File, err error) {
 	m, err = createMapped(name, size)
 	if err != nil {
-		return nil, fmt.Errorf("control page: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer func() {
 		if err != nil {
 			m.Close()
 		}
 	}()
-	if _, err = unix.FcntlInt(m.File.Fd(), unix.F_ADD_SEALS, controlSeals); err != nil {
-		return nil, fmt.Errorf("control page: seal: %w", err)
-	}
-	return m, nil
-}
-
-// CreateBuffer makes the sub-buffer memfd (size bytes), maps it read-write
-// for the producer, seals it, and returns a read-only re-open of it: the
-// file to hand to consumers.
-func CreateBuffer(name string, size int) (m *Mapping, ro *os.File, err error) {
-	m, err = createMapped(name, size)
-	if err != nil {
-		return nil, nil, fmt.Errorf("buffer: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			m.Close()
-		}
-	}()
-	if _, err = unix.FcntlInt(m.File.Fd(), unix.F_ADD_SEALS, bufferSeals); err != nil {
-		return nil, nil, fmt.Errorf("buffer: seal: %w", err)
+	if _, err = unix.FcntlInt(m.File.Fd(), unix.F_ADD_SEALS, producerSeals); err != nil {
+		return nil, nil, fmt.Errorf("%s: seal: %w", name, err)
 	}
 	ro, err = reopenReadOnly(m.File)
 	if err != nil {
-		return nil, nil, fmt.Errorf("buffer: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, ro, nil
+}
+
+// CreateConsumer makes the consumer region's memfd (size bytes), maps it
+// read-write and seals its size.
+func CreateConsumer(name string, size int) (m *Mapping, ro *os.File, err error) {
+	m, err = createMapped(name, size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if _, err = unix.FcntlInt(m.File.Fd(), unix.F_ADD_SEALS, consumerSeals); err != nil {
+		return nil, nil, fmt.Errorf("%s: seal: %w", name, err)
+	}
+	ro, err = reopenReadOnly(m.File)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return m, ro, nil
 }
@@ -116,16 +123,16 @@ func createMapped(name string, size int) (m *Mapping, err error) {
 	return &Mapping{Data: data, File: f}, nil
 }
 
-// MapControl maps a control page file read-write (the consumer's view).
-// The Mapping takes ownership of f.
-func MapControl(f *os.File) (*Mapping, error) {
-	return mapFile(f, unix.PROT_READ|unix.PROT_WRITE)
+// MapReadOnly maps a producer-owned file (the control region or the
+// buffer) read-only: the consumer's view. The Mapping takes ownership of f.
+func MapReadOnly(f *os.File) (*Mapping, error) {
+	return mapFile(f, unix.PROT_READ)
 }
 
-// MapBuffer maps a buffer file read-only (the consumer's view). The
-// Mapping takes ownership of f.
-func MapBuffer(f *os.File) (*Mapping, error) {
-	return mapFile(f, unix.PROT_READ)
+// MapConsumer maps the consumer region read-write (the consumer's view).
+// The Mapping takes ownership of f.
+func MapConsumer(f *os.File) (*Mapping, error) {
+	return mapFile(f, unix.PROT_READ|unix.PROT_WRITE)
 }
 
 func mapFile(f *os.File, prot int) (*Mapping, error) {
@@ -133,7 +140,7 @@ func mapFile(f *os.File, prot int) (*Mapping, error) {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return nil, fmt.Errorf("fstat %s: %w", f.Name(), err)
 	}
-	if st.Size <= 0 || st.Size > MaxTotalSize {
+	if st.Size <= 0 || st.Size > MaxTotalSize*MaxCPUs {
 		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooSmall, f.Name(), st.Size)
 	}
 	data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size), prot, unix.MAP_SHARED)

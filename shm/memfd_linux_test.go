@@ -11,7 +11,7 @@ import (
 
 func TestBufferSeals(t *testing.T) {
 	const size = 4 * 4096
-	m, ro, err := CreateBuffer("test-buffer", size)
+	m, ro, err := CreateProducer("test-buffer", size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,29 @@ func TestBufferSeals(t *testing.T) {
 			t.Errorf("mmap writable: %v, want EPERM", err)
 		}
 	})
+	t.Run("punch a hole", func(t *testing.T) {
+		// A hole would zero pages under the writers' feet.
+		if err := unix.Fallocate(int(ro.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096); err == nil {
+			t.Error("hole punched through the read-only fd")
+		}
+		fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", ro.Fd()), unix.O_RDWR, 0)
+		if err != nil {
+			return // refused outright: fine
+		}
+		defer unix.Close(fd)
+		if err := unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, 4096); !errors.Is(err, unix.EPERM) {
+			t.Errorf("punch hole through a read-write re-open: %v, want EPERM", err)
+		}
+		if m.Data[0] != 42 {
+			t.Error("the producer's data changed")
+		}
+	})
 	t.Run("mprotect read-only mapping", func(t *testing.T) {
 		f, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", ro.Fd()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rm, err := MapBuffer(f)
+		rm, err := MapReadOnly(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,25 +86,26 @@ func TestBufferSeals(t *testing.T) {
 	})
 }
 
-func TestControlMapping(t *testing.T) {
-	m, err := CreateControl("test-control", 4096)
+func TestConsumerMapping(t *testing.T) {
+	m, ro, err := CreateConsumer("test-consumer", 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	defer ro.Close()
 	if err := unix.Ftruncate(int(m.File.Fd()), 8192); !errors.Is(err, unix.EPERM) {
-		t.Errorf("grow control page: %v, want EPERM", err)
+		t.Errorf("grow consumer region: %v, want EPERM", err)
 	}
 	dup, err := unix.Dup(int(m.File.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, err := MapControl(os.NewFile(uintptr(dup), "control"))
+	cm, err := MapConsumer(os.NewFile(uintptr(dup), "consumer"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm.Data[0x80] = 7 // the consumer may write its words
-	if m.Data[0x80] != 7 {
+	cm.Data[8] = 7 // the consumer may write its words
+	if m.Data[8] != 7 {
 		t.Error("consumer's write not visible to the producer")
 	}
 	if err := cm.Close(); err != nil {
@@ -95,5 +113,9 @@ func TestControlMapping(t *testing.T) {
 	}
 	if err := cm.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+	// The read-only re-open (an observer's) cannot be mapped writable.
+	if _, err := unix.Mmap(int(ro.Fd()), 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); !errors.Is(err, unix.EACCES) {
+		t.Errorf("mmap PROT_WRITE of the read-only consumer fd: %v, want EACCES", err)
 	}
 }

@@ -49,13 +49,16 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 	defer stream.Close()
 
 	wake := make(chan struct{}, 1)
-	ctrl := make([]byte, shm.ControlSize(g.NumSubbuf, 4096))
+	// One pCPU ring that every writer shares: the lock-free reservation
+	// that lets emit and hotplug markers write beside a pCPU's own writer.
+	ctrl := make([]byte, shm.ControlSize(1, g.NumSubbuf, 4096))
+	consRegion := make([]byte, shm.ConsumerSize(1, 4096))
 	buf := make([]byte, g.Total())
-	ch, err := shm.NewChannel(ctrl, buf, shm.Config{
+	channel, err := shm.NewChannel(ctrl, consRegion, buf, shm.Config{
 		Geometry: g, UUID: uuid, HeaderSize: record.PacketHeaderSize, Clock: record.Monotonic,
-		OpenPacket:  func(p []byte, seq, ts uint64) { record.OpenPacket(p, uuid, 0, seq, ts) },
+		OpenPacket:  func(p []byte, cpu uint32, seq, ts uint64) { record.OpenPacket(p, uuid, 0, cpu, seq, ts) },
 		ClosePacket: record.ClosePacket,
-		Deliver: func(uint64) {
+		Deliver: func(uint32, uint64) {
 			select {
 			case wake <- struct{}{}:
 			default:
@@ -65,10 +68,11 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := shm.NewConsumer(ctrl, buf)
+	reader, err := shm.NewConsumer(ctrl, consRegion, buf)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ch, cons := channel.Ring(0), reader.Stream(0)
 	stop := make(chan struct{})
 	consumed := make(chan int)
 	go func() {
@@ -114,7 +118,7 @@ func writeCoreTrace(t *testing.T, g shm.Geometry, writers int, perWriter uint64)
 					t.Error(err)
 					return
 				}
-				ev.Encode(r.Buf, r.TS, uint32(w%4), vals)
+				ev.Encode(r.Buf, r.TS, vals)
 				ch.Commit(&r)
 				written.Add(1)
 			}

@@ -17,8 +17,13 @@ func copyDir(t *testing.T, src, dst string) {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"metadata", "channel0_0"} {
-		b, err := os.ReadFile(filepath.Join(src, name))
+	streams, err := filepath.Glob(filepath.Join(src, "channel0_*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range append([]string{filepath.Join(src, "metadata")}, streams...) {
+		name := filepath.Base(path)
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -71,17 +71,22 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := len(b) / faultSubbuf
+	// The other pCPU's stream: its whole packets are kept too (a partial
+	// one, if the kill cut a write short, is cut off).
+	if fi, err := os.Stat(filepath.Join(out, "channel0_1")); err == nil {
+		kept += int(fi.Size()) / faultSubbuf
+	}
 
-	// The dead consumer's last word in the control page is garbage: the
-	// resumed one must go by the offset the hypervisor accepted.
-	ctrl, c := s.mapControl()
-	binary.LittleEndian.PutUint64(ctrl.Data[0x80:], 0xdeadbeef)
-	ctrl.Close()
+	// The dead consumer's last word in the consumer region is garbage:
+	// the resumed one must go by the offset the hypervisor accepted.
+	cons, c := s.mapConsumer()
+	binary.LittleEndian.PutUint64(cons.Data[0:], 0xdeadbeef)
+	cons.Close()
 	c.Close()
 
 	time.Sleep(200 * time.Millisecond) // the producer fills the ring and drops records
 	lttd2 := s.startConsumer(out, "--resume")
-	if e := lttd2.stderr.String(); !strings.Contains(e, "truncating the stream file") || !strings.Contains(e, "using the hypervisor's") {
+	if e := lttd2.stderr.String(); !strings.Contains(e, "cutting the stream file") || !strings.Contains(e, "using the hypervisor's") {
 		t.Errorf("the resumed consumer did not report the partial packet and the bad consumed offset:\n%s", e)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -95,14 +100,22 @@ func TestFaultConsumerKilledResume(t *testing.T) {
 	if !strings.Contains(summary, strconv.Itoa(kept)+" packets kept from before --resume") || strings.Contains(summary, "missing") {
 		t.Errorf("summary %q: want %d packets kept and none missing", summary, kept)
 	}
-	pkts := streamPackets(t, stream, faultSubbuf)
-	for i, p := range pkts {
-		if p.SeqNum != uint64(i) {
-			t.Fatalf("packet %d has packet_seq_num %d: the resumed stream has a gap or a duplicate", i, p.SeqNum)
+	var onDisk int
+	for name, pkts := range streamDir(t, out, faultSubbuf) {
+		for i, p := range pkts {
+			if p.SeqNum != uint64(i) {
+				t.Fatalf("%s: packet %d has packet_seq_num %d: the resumed stream has a gap or a duplicate", name, i, p.SeqNum)
+			}
 		}
+		onDisk += len(pkts)
 	}
-	if uint64(len(pkts)) != st.PacketsDelivered {
-		t.Errorf("%d packets on disk, %d delivered", len(pkts), st.PacketsDelivered)
+	if uint64(onDisk) != st.PacketsDelivered {
+		t.Errorf("%d packets on disk, %d delivered", onDisk, st.PacketsDelivered)
+	}
+	// The half packet cut off by --resume is kept beside the stream.
+	torn, err := os.ReadFile(filepath.Join(out, ".channel0_0.torn-"+strconv.Itoa(len(b))))
+	if err != nil || string(torn) != string(partial) {
+		t.Errorf("the cut bytes were not kept aside whole: %v (%d bytes)", err, len(torn))
 	}
 	if st.LostFull == 0 {
 		t.Errorf("no record was dropped while no consumer ran (rate too low for the test?)")
@@ -193,9 +206,12 @@ func TestFaultDom0Restart(t *testing.T) {
 	if !strings.Contains(lttd.stdout.String(), "re-attached to dom0 1 times") {
 		t.Errorf("summary %q", lttd.stdout.String())
 	}
-	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), faultSubbuf)
-	if uint64(len(pkts)) != st.PacketsDelivered {
-		t.Errorf("%d packets on disk, %d delivered", len(pkts), st.PacketsDelivered)
+	var onDisk int
+	for _, pkts := range streamDir(t, out, faultSubbuf) {
+		onDisk += len(pkts)
+	}
+	if uint64(onDisk) != st.PacketsDelivered {
+		t.Errorf("%d packets on disk, %d delivered", onDisk, st.PacketsDelivered)
 	}
 	events, stderr, discarded := babeltrace(t, out)
 	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
@@ -247,7 +263,7 @@ func TestFaultHypervisorKilled(t *testing.T) {
 
 // The disk fills up (RLIMIT_FSIZE on lttd-xen, SIGXFSZ ignored by the Go
 // runtime, so writes fail with EFBIG): lttd-xen stops with a clear error,
-// the stream file ends at a packet boundary, and the hypervisor counts the
+// the stream file that hit the limit ends at a packet boundary, and the hypervisor counts the
 // records it can no longer write as lost once the ring is full.
 func TestFaultDiskFull(t *testing.T) {
 	t.Parallel()
@@ -262,12 +278,21 @@ func TestFaultDiskFull(t *testing.T) {
 	if e := lttd.stderr.String(); !strings.Contains(e, "no room left for the trace") || !strings.Contains(e, "file too large") {
 		t.Errorf("lttd-xen's error does not say the disk is full:\n%s", e)
 	}
-	if sum := lttd.stdout.String(); summaryPackets(t, sum) != 5 || !strings.Contains(sum, "no room left on disk") {
-		t.Errorf("summary %q: want 5 packets and 'no room left on disk'", sum)
+	// The limit is per file: the stream that reached it holds the 5
+	// packets that fit, the other at most as many.
+	sum := lttd.stdout.String()
+	total, full := 0, 0
+	for name, pkts := range streamDir(t, out, faultSubbuf) {
+		if len(pkts) > 5 {
+			t.Errorf("%s holds %d packets, more than fit", name, len(pkts))
+		}
+		if len(pkts) == 5 {
+			full++
+		}
+		total += len(pkts)
 	}
-	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), faultSubbuf)
-	if len(pkts) != 5 {
-		t.Errorf("%d packets on disk, want the 5 that fit", len(pkts))
+	if full == 0 || summaryPackets(t, sum) != uint64(total) || !strings.Contains(sum, "no room left on disk") {
+		t.Errorf("summary %q: want %d packets (one stream of 5) and 'no room left on disk'", sum, total)
 	}
 	s.checkTrace(out)
 	// No consumer: the ring fills up and every record after that is lost,

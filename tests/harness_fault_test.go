@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -53,23 +54,35 @@ func (s *session) dial(name string) *wire.Conn {
 	return c
 }
 
-// mapControl maps the trace's control page read-write through dom0, as a
-// consumer would, on a connection of its own (which holds the mapping's
-// reference until it is closed).
-func (s *session) mapControl() (*shm.Mapping, *wire.Conn) {
+// mapConsumer maps the trace through dom0 in the consumer role, as
+// lttd-xen does, on a connection of its own (which holds the mapping's
+// reference and the role until it is closed), and returns its read-write
+// mapping of the consumer region (the consumed offsets, one u64 per pCPU).
+// The role may still be held for a moment by a consumer that was just
+// killed (dom0 has not seen its connection close yet): it retries on busy.
+func (s *session) mapConsumer() (*shm.Mapping, *wire.Conn) {
 	s.t.Helper()
-	c := s.dial("dom0.sock")
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
-	if err != nil {
-		s.t.Fatal(err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c := s.dial("dom0.sock")
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, files, err := c.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
+		if errors.Is(err, wire.ErrBusy) && time.Now().Before(deadline) {
+			c.Close()
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		files[0].Close()
+		files[2].Close()
+		m, err := shm.MapConsumer(files[1])
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		return m, c
 	}
-	files[1].Close()
-	m, err := shm.MapControl(files[0])
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return m, c
 }
 
 // eventually polls cond every 20 ms until it holds or timeout passes.
@@ -120,6 +133,24 @@ func streamPackets(t *testing.T, path string, sbSize int) []record.PacketInfo {
 			t.Fatalf("%s: packet at %d: %v", path, off, err)
 		}
 		out = append(out, p)
+	}
+	return out
+}
+
+// streamDir reads the packet headers of every stream file (channel0_N)
+// in dir, by file name.
+func streamDir(t *testing.T, dir string, sbSize int) map[string][]record.PacketInfo {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "channel0_*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]record.PacketInfo{}
+	for _, name := range names {
+		if strings.Contains(filepath.Base(name), ".") {
+			continue // a torn tail kept aside by --resume
+		}
+		out[filepath.Base(name)] = streamPackets(t, name, sbSize)
 	}
 	return out
 }

@@ -266,43 +266,68 @@ func TestHostileSecondHypercallClient(t *testing.T) {
 	}
 }
 
-// The buffer descriptor handed out through dom0's map cannot be used to
-// change the buffer: no writable shared mapping (neither of the read-only
-// descriptor nor of a read-write re-open through /proc), no write(2), no
-// resize; the control page cannot be resized either.
-func TestHostileBufferFDIsReadOnly(t *testing.T) {
+// The producer-owned descriptors handed out through dom0's map, the
+// control region and the buffer, cannot be used to change what the
+// hypervisor publishes: no writable shared mapping (neither of the
+// read-only descriptor nor of a read-write re-open through /proc), no
+// write(2), no resize, no hole punched. This holds for the consumer role's
+// mapping itself: a consumer writes only its consumed offsets.
+func TestHostileProducerMemoryIsReadOnly(t *testing.T) {
 	t.Parallel()
 	s := newSession(t)
 	s.startDaemons([]string{"--cpus", "1"})
 	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
 	c := s.dial("dom0.sock")
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, files, err := c.Call(&wire.Request{Op: wire.OpMap})
+	_, files, err := c.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl, buf := files[0], files[1]
-	defer ctrl.Close()
-	defer buf.Close()
-	size := 4 * 4096
-	fd := int(buf.Fd())
+	for _, f := range files {
+		defer f.Close()
+	}
+	for _, tc := range []struct {
+		name string
+		f    *os.File
+	}{{"control region", files[0]}, {"buffer", files[2]}} {
+		t.Run(tc.name, func(t *testing.T) { checkReadOnlyMemfd(t, tc.f) })
+	}
+	// The consumer region is the consumer's to write, but not to resize.
+	for _, n := range []int64{0, 1 << 20} {
+		if err := unix.Ftruncate(int(files[1].Fd()), n); err == nil {
+			t.Errorf("the consumer region was resized to %d", n)
+		}
+	}
+}
+
+func checkReadOnlyMemfd(t *testing.T, f *os.File) {
+	fd := int(f.Fd())
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	size := int(st.Size)
 	if m, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
 		unix.Munmap(m)
-		t.Error("the buffer descriptor was mapped shared and writable")
+		t.Error("the descriptor was mapped shared and writable")
 	}
 	if m, err := unix.Mmap(fd, 0, size, unix.PROT_READ, unix.MAP_SHARED); err != nil {
-		t.Errorf("read-only mapping of the buffer: %v", err)
+		t.Errorf("read-only mapping: %v", err)
 	} else {
 		if err := unix.Mprotect(m, unix.PROT_READ|unix.PROT_WRITE); err == nil {
-			t.Error("a read-only mapping of the buffer was made writable with mprotect")
+			t.Error("a read-only mapping was made writable with mprotect")
 		}
 		unix.Munmap(m)
 	}
 	if _, err := unix.Pwrite(fd, []byte("x"), 0); err == nil {
-		t.Error("write(2) to the buffer descriptor succeeded")
+		t.Error("write(2) to the descriptor succeeded")
 	}
 	if err := unix.Ftruncate(fd, 0); err == nil {
-		t.Error("the buffer was resized through its descriptor")
+		t.Error("resized through its descriptor")
+	}
+	punch := unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE
+	if err := unix.Fallocate(fd, uint32(punch), 0, 4096); err == nil {
+		t.Error("a hole was punched through the descriptor")
 	}
 	// A read-write re-open of the same memfd is stopped by the seals.
 	rw, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDWR, 0)
@@ -311,36 +336,36 @@ func TestHostileBufferFDIsReadOnly(t *testing.T) {
 		rfd := int(rw.Fd())
 		if m, err := unix.Mmap(rfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
 			unix.Munmap(m)
-			t.Error("a read-write re-open of the buffer was mapped shared and writable")
+			t.Error("a read-write re-open was mapped shared and writable")
 		}
 		if _, err := unix.Pwrite(rfd, []byte("x"), 0); err == nil {
-			t.Error("write(2) to a read-write re-open of the buffer succeeded")
+			t.Error("write(2) to a read-write re-open succeeded")
 		}
 		for _, n := range []int64{0, int64(size) * 2} {
 			if err := unix.Ftruncate(rfd, n); err == nil {
-				t.Errorf("the buffer was resized to %d through a read-write re-open", n)
+				t.Errorf("resized to %d through a read-write re-open", n)
 			}
+		}
+		if err := unix.Fallocate(rfd, uint32(punch), 0, 4096); err == nil {
+			t.Error("a hole was punched through a read-write re-open")
 		}
 	}
 	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 	want := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_FUTURE_WRITE | unix.F_SEAL_SEAL
 	if err != nil || seals&want != want {
-		t.Errorf("buffer seals %#x (%v), want at least %#x", seals, err, want)
-	}
-	for _, n := range []int64{0, 1 << 20} {
-		if err := unix.Ftruncate(int(ctrl.Fd()), n); err == nil {
-			t.Errorf("the control page was resized to %d", n)
-		}
+		t.Errorf("seals %#x (%v), want at least %#x", seals, err, want)
 	}
 }
 
-// A consumer that writes garbage into the consumed offset of the control
-// page (offset 0x80) while lttd-xen runs: the hypervisor rejects every bad
-// value, counts it (bad_consumed) and keeps tracing; no packet is
-// corrupted. The scribbler maps the trace itself through dom0 with the
-// wire protocol, and writes only values no well-behaved consumer would
-// (unaligned, behind, or far ahead), each with a compare-and-swap so it
-// never erases one of lttd-xen's own stores.
+// A consumer that writes garbage into its own consumed offsets (the
+// consumer region, one u64 per pCPU) while tracing: the hypervisor rejects
+// every bad value, counts it (bad_consumed) and keeps tracing; nothing it
+// publishes is touched. While it holds the consumer role a second consumer
+// (lttd-xen) is refused at once, naming its pid, and writes nothing. Once
+// it goes, lttd-xen --resume takes the role over and writes the whole trace:
+// babeltrace2 reads every record written, and exactly the lost ones as
+// discarded. The scribbler writes only values no well-behaved consumer would
+// (unaligned, far ahead, or behind), each with a compare-and-swap.
 func TestHostileConsumedScribble(t *testing.T) {
 	t.Parallel()
 	testenv.Babeltrace(t)
@@ -348,28 +373,34 @@ func TestHostileConsumedScribble(t *testing.T) {
 	s.startDaemons([]string{"--cpus", "2", "--rate", "5000"})
 	s.ctl("create", "--subbuf-size", "4KiB", "--num-subbuf", "4")
 	out := filepath.Join(t.TempDir(), "trace")
-	lttd := s.startConsumer(out)
 
-	m, c := s.mapControl()
+	m, c := s.mapConsumer()
 	defer m.Close()
-	consumed := (*atomic.Uint64)(unsafe.Pointer(&m.Data[0x80]))
+	r := s.run("lttd-xen", "--output", out)
+	if r.code == 0 || !strings.Contains(r.stderr, fmt.Sprintf("pid %d holds the role", os.Getpid())) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+		t.Errorf("second consumer: exit %d, stderr %q; want one line naming pid %d", r.code, r.stderr, os.Getpid())
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused consumer created %s (%v)", out, err)
+	}
+	if st := s.status(); st.ConsumerPID != os.Getpid() {
+		t.Errorf("status consumer_pid %d, want %d", st.ConsumerPID, os.Getpid())
+	}
 
 	s.ctl("start")
-	r := rand.New(rand.NewPCG(3, 4))
+	rng := rand.New(rand.NewPCG(3, 4))
 	var scribbles int
 	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		consumed := (*atomic.Uint64)(unsafe.Pointer(&m.Data[8*(scribbles%2)]))
 		v := consumed.Load()
 		var bad uint64
 		switch scribbles % 3 {
 		case 0:
-			bad = r.Uint64() | 1 // not on a sub-buffer boundary
+			bad = rng.Uint64() | 1 // not on a sub-buffer boundary
 		case 1:
 			bad = 1 << 62 // far beyond anything delivered
 		case 2:
-			if v < 4096 {
-				continue
-			}
-			bad = v - 4096 // behind what was consumed
+			bad = v + 4096*64 // releases packets never delivered
 		}
 		if consumed.CompareAndSwap(v, bad) {
 			scribbles++
@@ -382,21 +413,25 @@ func TestHostileConsumedScribble(t *testing.T) {
 	if st.BadConsumed == 0 {
 		t.Fatalf("%d scribbles, bad_consumed is 0", scribbles)
 	}
-	if st.State != "started" || st.PacketsConsumed == 0 {
-		t.Errorf("after the scribbles: state %s, %d packets consumed", st.State, st.PacketsConsumed)
+	if st.State != "started" {
+		t.Errorf("after the scribbles: state %s", st.State)
 	}
+	m.Close()
+	c.Close() // the scribbler goes: its role with it
+	lttd := s.startConsumer(out, "--resume")
+	time.Sleep(300 * time.Millisecond)
 	s.ctl("stop")
 	st = s.status()
-	c.Close() // drop the scribbler's mapping
 	s.ctl("destroy")
 	if code := s.wait(lttd, 30*time.Second); code != 0 {
 		t.Fatalf("lttd-xen exit %d:\n%s", code, lttd.stderr)
 	}
-	t.Logf("%d scribbles, bad_consumed %d", scribbles, st.BadConsumed)
-	pkts := streamPackets(t, filepath.Join(out, "channel0_0"), 4096)
-	for i, p := range pkts {
-		if p.SeqNum != uint64(i) {
-			t.Fatalf("packet %d has packet_seq_num %d", i, p.SeqNum)
+	t.Logf("%d scribbles, bad_consumed %d, lost %d", scribbles, st.BadConsumed, st.EventsLost)
+	for file, pkts := range streamDir(t, out, 4096) {
+		for i, p := range pkts {
+			if p.SeqNum != uint64(i) {
+				t.Fatalf("%s: packet %d has packet_seq_num %d", file, i, p.SeqNum)
+			}
 		}
 	}
 	events, stderr, discarded := babeltrace(t, out)

@@ -142,7 +142,7 @@ func TestCallMapRoundTrip(t *testing.T) {
 	serve(t, server, Tools, func(req *Request) error {
 		switch req.Op {
 		case OpMap:
-			return server.Reply(&Reply{MapID: 42}, int(r.Fd()), int(w.Fd()))
+			return server.Reply(&Reply{MapID: 42}, int(r.Fd()), int(w.Fd()), int(r.Fd()))
 		case OpStatus:
 			return server.Reply(&Reply{Status: &Status{State: StateStarted, CPUsOnline: []int{0, 2}}})
 		case OpStart:
@@ -156,10 +156,10 @@ func TestCallMapRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeFiles(files)
-	if rep.MapID != 42 || len(files) != 2 {
+	if rep.MapID != 42 || len(files) != 3 {
 		t.Fatalf("map: %+v, %d files", rep, len(files))
 	}
-	if files[0].Name() != "control" || files[1].Name() != "buffer" {
+	if files[0].Name() != "control" || files[1].Name() != "consumer" || files[2].Name() != "buffer" {
 		t.Errorf("file names %q, %q", files[0].Name(), files[1].Name())
 	}
 	if _, err := files[1].Write([]byte("ping")); err != nil {
@@ -344,9 +344,9 @@ func TestFDCountViolation(t *testing.T) {
 		nfds  int
 	}{
 		{"map reply with one fd", &Reply{OK: true, MapID: 1}, 1},
-		{"map reply with three fds", &Reply{OK: true, MapID: 1}, 3},
+		{"map reply with four fds", &Reply{OK: true, MapID: 1}, 4},
 		{"failed reply with fds", ErrorReply(ErrNoTrace), 2},
-		{"map reply without map id", &Reply{OK: true}, 2},
+		{"map reply without map id", &Reply{OK: true}, 3},
 		{"ok reply with error text", &Reply{OK: true, MapID: 1, Error: "x"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestFDCountViolation(t *testing.T) {
 					done <- err
 					return
 				}
-				fds := []int{int(r.Fd()), int(w.Fd()), int(r.Fd())}[:tc.nfds]
+				fds := []int{int(r.Fd()), int(w.Fd()), int(r.Fd()), int(w.Fd())}[:tc.nfds]
 				done <- server.Send(tc.reply, fds...)
 			}()
 			rep, files, err := client.Call(&Request{Op: OpMap})

@@ -40,6 +40,7 @@ const (
 	CodeNoTrace     Code = "no_trace"    // there is no trace to act on
 	CodeNotFound    Code = "not_found"   // a named object (map id, event, cpu) does not exist
 	CodeDenied      Code = "denied"      // the peer's uid is not allowed
+	CodeBusy        Code = "busy"        // the role asked for is held by another process
 	CodeUnavailable Code = "unavailable" // a server this one relays to is not reachable
 	CodeInternal    Code = "internal"    // anything else
 
@@ -59,6 +60,7 @@ var codeText = map[Code]string{
 	CodeNoTrace:     "no trace",
 	CodeNotFound:    "not found",
 	CodeDenied:      "permission denied",
+	CodeBusy:        "busy",
 	CodeUnavailable: "unavailable",
 	CodeInternal:    "internal error",
 
@@ -83,6 +85,7 @@ var (
 	ErrNoTrace     = &RemoteError{Code: CodeNoTrace}
 	ErrNotFound    = &RemoteError{Code: CodeNotFound}
 	ErrDenied      = &RemoteError{Code: CodeDenied}
+	ErrBusy        = &RemoteError{Code: CodeBusy}
 	ErrUnavailable = &RemoteError{Code: CodeUnavailable}
 	ErrInternal    = &RemoteError{Code: CodeInternal}
 

@@ -19,12 +19,14 @@ const (
 	// OpStatus asks for the trace's [Status]. No arguments. Reply: Status (State is
 	// [StateNone] when there is no trace).
 	OpStatus Op = "status"
-	// OpMap maps the trace's shared memory. No arguments. Reply: MapID (non-zero) and two
-	// descriptors, in this order: the control memfd (open read-write; map it shared,
-	// read-write) and the buffer memfd (open read-only and sealed; map it shared,
-	// read-only). Each successful map takes a reference on the trace's memory until
-	// [OpUnmap] with the same MapID, or until the connection that mapped closes.
-	// Errors: no_trace.
+	// OpMap maps the trace's shared memory. Arguments: Map, optional (nil: the consumer
+	// role). Reply: MapID (non-zero) and three descriptors, in this order: the control memfd
+	// (producer-owned: open read-only and sealed; map it shared, read-only), the consumer
+	// memfd (the consumed offsets: open read-write for the consumer role, read-only for an
+	// observer) and the buffer memfd (open read-only and sealed; map it shared, read-only).
+	// Each successful map takes a reference on the trace's memory until [OpUnmap] with the
+	// same MapID, or until the connection that mapped closes. One mapping at a time holds the
+	// consumer role. Errors: no_trace, busy (another process holds the consumer role).
 	OpMap Op = "map"
 	// OpUnmap releases a mapping reference. Arguments: Unmap. Errors: not_found.
 	OpUnmap Op = "unmap"
@@ -89,6 +91,7 @@ func (s State) Valid() bool {
 type Request struct {
 	Op       Op            `json:"op"`
 	Create   *CreateArgs   `json:"create,omitempty"`    // trace_create, create
+	Map      *MapArgs      `json:"map,omitempty"`       // map (optional)
 	Unmap    *UnmapArgs    `json:"unmap,omitempty"`     // unmap
 	EventAdd *EventAddArgs `json:"event_add,omitempty"` // event_add
 	Emit     *EmitArgs     `json:"emit,omitempty"`      // emit
@@ -107,6 +110,25 @@ type CreateArgs struct {
 	SwitchTimer time.Duration `json:"switch_timer_ns"` // periodic flush, 0 = none; JSON in ns
 	// Events holds globs ([path.Match] syntax) of the event names to enable; empty enables all.
 	Events []string `json:"events,omitempty"`
+}
+
+// MapRole is what a mapping is for.
+type MapRole string
+
+// Map roles.
+const (
+	// RoleConsumer consumes the trace: it writes the consumed offsets. One at a time.
+	RoleConsumer MapRole = "consumer"
+	// RoleObserver only reads (a snapshot, a test); it cannot release sub-buffers.
+	RoleObserver MapRole = "observer"
+)
+
+// MapArgs are the arguments of map.
+type MapArgs struct {
+	Role MapRole `json:"role,omitempty"` // empty: RoleConsumer
+	// PID is the mapping process, as dom0 learnt it from the tool's socket (SO_PEERCRED); dom0
+	// overwrites whatever a tool sends. The hypervisor names it to a refused second consumer.
+	PID int `json:"pid,omitempty"`
 }
 
 // UnmapArgs are the arguments of unmap.
@@ -181,6 +203,22 @@ type Status struct {
 	// [MaxStatusNames] bytes of names: the first EnabledEvents of EnabledCount.
 	EnabledEvents []string `json:"enabled_events"`
 	EnabledCount  int      `json:"enabled_count"`
+	// Clock is the trace clock: "monotonic" or "tsc" (the hypervisor's choice, see --clock).
+	Clock string `json:"clock,omitempty"`
+	// ConsumerPID is the process holding the consumer role, 0 if none.
+	ConsumerPID int `json:"consumer_pid"`
+	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists.
+	PerCPU []CPUStatus `json:"per_cpu,omitempty"`
+}
+
+// CPUStatus is one pCPU's ring and stream.
+type CPUStatus struct {
+	CPU              int    `json:"cpu"`
+	Online           bool   `json:"online"`
+	EventsWritten    uint64 `json:"events_written"`
+	EventsLost       uint64 `json:"events_lost"`
+	PacketsDelivered uint64 `json:"packets_delivered"`
+	PacketsConsumed  uint64 `json:"packets_consumed"`
 }
 
 // MaxStatusNames bounds the bytes of names in [Status.EnabledEvents], so that a status reply
@@ -207,6 +245,7 @@ type argKind string
 const (
 	argNone      argKind = ""
 	argCreate    argKind = "create"
+	argMap       argKind = "map"
 	argUnmap     argKind = "unmap"
 	argEventAdd  argKind = "event_add"
 	argEmit      argKind = "emit"
@@ -218,7 +257,7 @@ const (
 // opSpec is what the protocol fixes about one op.
 type opSpec struct {
 	args     argKind
-	optional bool               // the args may be absent
+	optional bool               // the arguments may be absent
 	replyFDs []string           // names of the descriptors an OK reply carries, in order
 	reply    func(*Reply) error // extra checks on an OK reply; nil for none
 }
@@ -238,7 +277,7 @@ var opSpecs = map[Op]opSpec{
 	OpPoll:    {replyFDs: []string{"wakeup"}},
 
 	OpStatus:   {reply: checkStatusReply},
-	OpMap:      {replyFDs: []string{"control", "buffer"}, reply: checkMapReply},
+	OpMap:      {args: argMap, optional: true, replyFDs: []string{"control", "consumer", "buffer"}, reply: checkMapReply},
 	OpUnmap:    {args: argUnmap},
 	OpMetadata: {replyFDs: []string{"metadata"}},
 
@@ -256,6 +295,9 @@ func (r Request) present() []argKind {
 	var k []argKind
 	if r.Create != nil {
 		k = append(k, argCreate)
+	}
+	if r.Map != nil {
+		k = append(k, argMap)
 	}
 	if r.Unmap != nil {
 		k = append(k, argUnmap)
@@ -312,6 +354,15 @@ func (r Request) checkArgs(k argKind) error {
 	switch k {
 	case argCreate:
 		return r.Create.validate()
+	case argMap:
+		switch r.Map.Role {
+		case "", RoleConsumer, RoleObserver:
+		default:
+			return fmt.Errorf("role %q is not %q or %q", r.Map.Role, RoleConsumer, RoleObserver)
+		}
+		if r.Map.PID < 0 {
+			return fmt.Errorf("pid %d is negative", r.Map.PID)
+		}
 	case argUnmap:
 		if r.Unmap.MapID == 0 {
 			return fmt.Errorf("map_id is 0")

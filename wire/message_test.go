@@ -111,7 +111,7 @@ func TestProtocols(t *testing.T) {
 			t.Errorf("op %s in no protocol", op)
 		}
 	}
-	for op, n := range map[Op]int{OpMap: 2, OpBindVIRQ: 1, OpPoll: 1, OpStatus: 0, "nope": 0} {
+	for op, n := range map[Op]int{OpMap: 3, OpBindVIRQ: 1, OpPoll: 1, OpStatus: 0, "nope": 0} {
 		if got := ReplyFDs(op); got != n {
 			t.Errorf("ReplyFDs(%s) = %d, want %d", op, got, n)
 		}
@@ -131,7 +131,7 @@ func TestStatusJSON(t *testing.T) {
 	want := []string{"state", "subbuf_size", "num_subbuf", "mode", "switch_timer_ns", "cpus",
 		"cpus_online", "events_written", "events_lost", "lost_full", "lost_too_big",
 		"packets_delivered", "packets_consumed", "bad_consumed", "refcount", "readers",
-		"metadata_version", "uuid", "enabled_events", "enabled_count"}
+		"metadata_version", "uuid", "enabled_events", "enabled_count", "consumer_pid"}
 	var got []string
 	for k := range m {
 		got = append(got, k)

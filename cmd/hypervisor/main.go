@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -42,7 +43,7 @@ Examples:
 			&cli.IntFlag{Name: "max-cpus", Usage: "highest number of pCPUs (CPU hotplug range); default --cpus"},
 			&cli.Float64Flag{Name: "rate", Value: 0, Usage: "events per second per pCPU; 0 = as fast as possible"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "workload seed (the same seed gives the same event sequence per pCPU)"},
-			&cli.StringFlag{Name: "clock", Value: "monotonic", Usage: "trace clock: monotonic (CLOCK_MONOTONIC, ns) or tsc (the CPU's invariant TSC, calibrated at start; cheaper per event)"},
+			&cli.StringFlag{Name: "clock", Value: "auto", Usage: "trace clock, one for every pCPU's stream: auto (the TSC when the start-up check proves it invariant and synchronised across CPUs, else monotonic), monotonic (CLOCK_MONOTONIC, ns) or tsc (the CPU's invariant TSC, calibrated at start; cheaper per event; refused if the check fails)"},
 			cmdline.AllowUIDFlag("hypercalls"),
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
@@ -56,18 +57,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var tsc *record.TSCClock
-	switch c.String("clock") {
-	case "monotonic":
-	case "tsc":
-		cal, err := record.CalibrateTSC(50 * time.Millisecond)
-		if err != nil {
-			return cmdline.Usagef("--clock tsc: %v (use --clock monotonic)", err)
-		}
-		log.Info("TSC calibrated", "freq_hz", cal.Freq, "freq_ppm", cal.FreqPPM, "warp_counts", cal.Warp, "handoffs", cal.Handoffs)
-		tsc = &cal
-	default:
-		return cmdline.Usagef("--clock %q: want monotonic or tsc", c.String("clock"))
+	tsc, err := chooseClock(c.String("clock"), log)
+	if err != nil {
+		return err
 	}
 	h, err := hypervisor.New(hypervisor.Config{
 		CPUs: c.Int("cpus"), MaxCPUs: c.Int("max-cpus"), Rate: c.Float64("rate"), Seed: c.Uint64("seed"), Logger: log, TSC: tsc,
@@ -117,4 +109,27 @@ func closeAll(first error, rest ...error) error {
 		}
 	}
 	return nil
+}
+
+// chooseClock applies --clock: the calibrated TSC for "tsc" (an error if it
+// fails the check), nil (CLOCK_MONOTONIC) for "monotonic", and for "auto"
+// the TSC when it passes, else monotonic. The choice is logged.
+func chooseClock(name string, log *slog.Logger) (*record.TSCClock, error) {
+	switch name {
+	case "monotonic":
+		log.Info("trace clock", "clock", "monotonic")
+		return nil, nil
+	case "tsc", "auto":
+		cal, err := record.CalibrateTSC(50 * time.Millisecond)
+		if err != nil {
+			if name == "tsc" {
+				return nil, cmdline.Usagef("--clock tsc: %v (use --clock monotonic)", err)
+			}
+			log.Info("trace clock", "clock", "monotonic", "why", fmt.Sprintf("the TSC failed the start-up check: %v", err))
+			return nil, nil
+		}
+		log.Info("trace clock", "clock", "tsc", "freq_hz", cal.Freq, "freq_ppm", cal.FreqPPM, "warp_counts", cal.Warp, "handoffs", cal.Handoffs)
+		return &cal, nil
+	}
+	return nil, cmdline.Usagef("--clock %q: want auto, monotonic or tsc", name)
 }

@@ -149,11 +149,14 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if st.State == wire.StateNone {
 		row("state", "none (no trace: make one with lttctl-xen create)")
 		row("cpus online", "%s", cpus(st))
+		if st.Clock != "" {
+			row("clock", "%s", st.Clock)
+		}
 		return tw.Flush()
 	}
 	row("state", "%s", st.State)
 	row("uuid", "%s", st.UUID)
-	row("sub-buffers", "%d x %s = %s", st.NumSubbuf, size.Format(st.SubbufSize), size.Format(st.NumSubbuf*st.SubbufSize))
+	row("sub-buffers", "%d x %s = %s per pCPU", st.NumSubbuf, size.Format(st.SubbufSize), size.Format(st.NumSubbuf*st.SubbufSize))
 	row("mode", "%s", st.Mode)
 	if st.SwitchTimer > 0 {
 		row("switch timer", "%s", st.SwitchTimer)
@@ -168,7 +171,39 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	row("bad consumed", "%d", st.BadConsumed)
 	row("refcount", "%d", st.Refcount)
 	row("readers", "%d", st.Readers)
+	if st.ConsumerPID != 0 {
+		row("consumer", "pid %d", st.ConsumerPID)
+	} else {
+		row("consumer", "none")
+	}
+	if st.Clock != "" {
+		row("clock", "%s", st.Clock)
+	}
 	row("metadata version", "%d", st.MetadataVersion)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writePerCPU(w, st.PerCPU)
+}
+
+// writePerCPU prints one line per pCPU stream that is online or has
+// written anything: an offline pCPU that never wrote has no stream.
+func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
+	if len(per) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t\n")
+	for _, c := range per {
+		if !c.Online && c.EventsWritten == 0 && c.EventsLost == 0 {
+			continue
+		}
+		on := "yes"
+		if !c.Online {
+			on = "no"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t\n", c.CPU, on, c.EventsWritten, c.EventsLost, c.PacketsDelivered, c.PacketsConsumed)
+	}
 	return tw.Flush()
 }
 

@@ -32,6 +32,18 @@ var started = wire.Status{
 	MetadataVersion:  3,
 	UUID:             "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
 	EnabledEvents:    []string{"sched_switch", "irq_entry"},
+	Clock:            "tsc",
+	ConsumerPID:      4242,
+	PerCPU: []wire.CPUStatus{
+		{CPU: 0, Online: true, EventsWritten: 100000, EventsLost: 12, PacketsDelivered: 30, PacketsConsumed: 28},
+		{CPU: 1, Online: true, EventsWritten: 23456, PacketsDelivered: 10, PacketsConsumed: 10},
+		{CPU: 2, Online: true},
+		{CPU: 3},
+		{CPU: 4},
+		{CPU: 5, Online: true},
+		{CPU: 6},
+		{CPU: 7},
+	},
 }
 
 // statusOf is a handler that answers status requests with st, and event_list with
@@ -47,7 +59,7 @@ func TestStatusTable(t *testing.T) {
 	d := startFakeDom0(t, statusOf(t, started))
 	d.run(t, "status").wantOK(t, `state             started
 uuid              5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162
-sub-buffers       8 x 64KiB = 512KiB
+sub-buffers       8 x 64KiB = 512KiB per pCPU
 mode              discard
 switch timer      500ms
 cpus online       0-2,5 (4 of 8)
@@ -58,7 +70,14 @@ packets           delivered 40, consumed 38
 bad consumed      1
 refcount          2
 readers           1
+consumer          pid 4242
+clock             tsc
 metadata version  3
+  cpu  online  written  lost  delivered  consumed
+    0     yes   100000    12         30        28
+    1     yes    23456     0         10        10
+    2     yes        0     0          0         0
+    5     yes        0     0          0         0
 `)
 	d.wantRequests(t, wire.Request{Op: wire.OpStatus}, wire.Request{Op: wire.OpEventList})
 }

@@ -1,6 +1,7 @@
 // Command lttd-xen is the trace consumer: it maps the trace through dom0,
 // sleeps in poll(2) until dom0 wakes it, and writes each delivered
-// sub-buffer (a CTF packet) to OUTDIR/channel0_0 next to OUTDIR/metadata.
+// sub-buffer (a CTF packet) of pCPU N's ring to OUTDIR/channel0_N next to
+// OUTDIR/metadata.
 package main
 
 import (
@@ -27,10 +28,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "lttd-xen",
 		Usage:     "the trace consumer: writes full sub-buffers to disk as dom0 hands them over",
-		UsageText: "lttd-xen --output DIR [--force | --resume] [--run-dir DIR]",
+		UsageText: "lttd-xen --output DIR [--force] [--resume] [--run-dir DIR]",
 		Description: `Start it after "lttctl-xen create" (it maps the trace then) and before
-"lttctl-xen start". It exits 0 once the trace is destroyed and every
-packet is on disk, printing a one-line summary; SIGINT/SIGTERM make it
+"lttctl-xen start". It is the trace's one consumer: while it runs, another
+lttd-xen is refused, with the pid of the one that holds the role. It
+writes pCPU N's packets to DIR/channel0_N. It exits 0 once the trace is
+destroyed and every packet is on disk, printing a summary line and a line
+per stream; SIGINT/SIGTERM make it
 write what is delivered, unmap and exit 0. On a terminal it shows a live
 status line (packets, bytes written, events/s, events lost); otherwise it
 logs a progress line at most every 5 s while packets are written.
@@ -42,20 +46,26 @@ to its last packet, but incomplete. If the disk fills up it cuts the
 stream file back to its last whole packet and exits 1.
 
 --resume continues the trace in DIR after an lttd-xen that died (kill -9):
-it keeps every whole packet on disk, drops a partial last one, and goes on
-from the packets the ring still holds.
+it keeps every whole packet of every stream on disk, cuts a partial last
+one off (its bytes are kept in DIR/.channel0_N.torn-OFFSET), and goes on
+from the packets the rings still hold. It first checks every stream file
+and changes nothing if one is not this trace's (another trace, a file
+whose first packet does not parse, a symbolic link, not a regular file);
+with --force such a file is copied aside to DIR/.channel0_N.torn-0 and the
+stream starts afresh.
 
 Exit codes: 0 done, 1 error, 2 usage, 3 trace incomplete (the trace is gone).
 
 Examples:
    lttd-xen --output /tmp/trace
    lttd-xen --output /tmp/trace --resume     # after lttd-xen was killed
+   lttd-xen --output /tmp/trace --resume --force   # ... and move aside what is not this trace's
    babeltrace2 /tmp/trace`,
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "trace directory to write (created if missing)"},
-			&cli.BoolFlag{Name: "force", Usage: "overwrite the trace files of a non-empty --output directory"},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite the trace files of a non-empty --output directory; with --resume, move aside the stream files that are not this trace's"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the trace already in --output (after lttd-xen died)"},
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
@@ -74,9 +84,6 @@ func run(c *cli.Context) error {
 	log, err := cmdline.Logger(c, view.Writer(), "lttd-xen")
 	if err != nil {
 		return err
-	}
-	if c.Bool("force") && c.Bool("resume") {
-		return cmdline.Usagef("--force and --resume exclude each other")
 	}
 	conn, err := cmdline.DialDom0(c)
 	if err != nil {
@@ -118,9 +125,9 @@ func run(c *cli.Context) error {
 	return errors.Join(runErr, closeErr)
 }
 
-// summary is the one line printed on stdout at the end (tests parse it):
-// "lttd-xen: N packets, SIZE written to DIR; L events lost", then what
-// else the user must know.
+// summary is what is printed on stdout at the end: one line (tests parse
+// it), "lttd-xen: N packets, SIZE written to DIR; L events lost", then what
+// else the user must know; then one indented line per stream file.
 func summary(out string, st consumer.Stats, runErr error) string {
 	s := fmt.Sprintf("lttd-xen: %d packets, %s written to %s; %d events lost",
 		st.Packets, size.Format(st.Bytes), out, st.Lost)
@@ -140,6 +147,15 @@ func summary(out string, st consumer.Stats, runErr error) string {
 		s += "; trace incomplete: no room left on disk"
 	case runErr != nil:
 		s += "; stopped on an error (see stderr)"
+	}
+	for _, ss := range st.Streams {
+		s += fmt.Sprintf("\n  %s: %d packets, %s; %d events lost", consumer.StreamFile(ss.CPU), ss.Packets, size.Format(ss.Bytes), ss.Lost)
+		if ss.Kept > 0 {
+			s += fmt.Sprintf("; %d kept from before --resume", ss.Kept)
+		}
+		if ss.Missing > 0 {
+			s += fmt.Sprintf("; %d missing", ss.Missing)
+		}
 	}
 	return s
 }

@@ -78,6 +78,7 @@ type traceBuilder struct {
 	pkt     []byte // open packet, or nil
 	off     int    // next byte in pkt
 	seq     uint64
+	cpu     uint32 // cpu_id of the open packet
 	ts      uint64
 	lost    uint64 // cumulative lost count, written by the next close
 	closed  uint64 // lost count written by the last close
@@ -101,19 +102,21 @@ func (b *traceBuilder) add(name string, cpu uint32, vals ...record.Value) {
 		b.tb.Fatal(err)
 	}
 	n := e.Size(vals)
-	if b.pkt != nil && record.AlignUp(b.off, record.RecordAlign)+n > len(b.pkt) {
+	// cpu_id is per packet: a record of another pCPU starts a new one.
+	if b.pkt != nil && (record.AlignUp(b.off, record.RecordAlign)+n > len(b.pkt) || cpu != b.cpu) {
 		b.flush()
 	}
 	b.ts += 10
 	if b.pkt == nil {
 		b.pkt = bytes.Repeat([]byte{0xee}, packetSize) // stale bytes past content_size
-		record.OpenPacket(b.pkt, b.info.UUID, record.StreamID, b.seq, b.ts-5)
+		record.OpenPacket(b.pkt, b.info.UUID, record.StreamID, cpu, b.seq, b.ts-5)
+		b.cpu = cpu
 		b.seq++
 		b.off = record.PacketHeaderSize
 		b.packets = append(b.packets, writtenPacket{off: int64(len(b.stream))})
 	}
 	b.off = record.AlignUp(b.off, record.RecordAlign)
-	e.Encode(b.pkt[b.off:], b.ts, cpu, vals)
+	e.Encode(b.pkt[b.off:], b.ts, vals)
 	b.records = append(b.records, written{off: int64(len(b.stream) + b.off), e: e, ts: b.ts, cpu: cpu, vals: vals})
 	b.packets[len(b.packets)-1].records++
 	b.off += n
@@ -164,14 +167,15 @@ func writeFile(tb testing.TB, name string, data []byte) {
 	}
 }
 
-// sampleTrace writes n records of every kind of field, on pCPUs 0-3, with
+// sampleTrace writes n records of every kind of field, on pCPUs 0-3 (a
+// quarter each, in turn: cpu_id is per packet), with
 // two jumps of events_discarded (7 then 5 records lost) and returns the
 // builder. With n = 600 it spans 5 packets.
 func sampleTrace(tb testing.TB, n int) *traceBuilder {
 	tb.Helper()
 	b := newTraceBuilder(tb)
 	for i := range n {
-		cpu := uint32(i % 4)
+		cpu := uint32(i * 4 / n)
 		switch i {
 		case n / 3:
 			b.lose(7)

@@ -28,8 +28,9 @@ type damage struct {
 }
 
 // foreignFile is a file that found its way into a trace directory's
-// stream (a script's output, say).
-var foreignFile = []byte("#!/bin/sh\n# not a trace packet: a shell script that got in the way\nexit 0\n")
+// stream (a script's output, say), longer than a packet header so that
+// its bad magic is what salvage reports.
+var foreignFile = []byte("#!/bin/sh\n# not a trace packet: a shell script that got in the way of the trace\nexit 0\n")
 
 // damages damages the stream of b (sampleTrace(600): at least 5 packets)
 // in the ways --salvage must get past.

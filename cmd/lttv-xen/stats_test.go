@@ -109,7 +109,7 @@ func TestStatsTable(t *testing.T) {
 		if i == 6 {
 			b.lose(3)
 		}
-		b.add("irq_entry", uint32(i%3), record.Uint(uint64(i)), record.Uint(32))
+		b.add("irq_entry", uint32(i/4), record.Uint(uint64(i)), record.Uint(32))
 	}
 	b.add("printk", 10, record.Str("done"))
 	dir := b.write()
@@ -117,7 +117,7 @@ func TestStatsTable(t *testing.T) {
 	r.wantOK(t)
 	want := `trace        ` + dir + `
 events       11
-packets      2
+packets      5
 events lost  3
 first        2023-11-14T22:13:20.123457799Z (1010 ns)
 last         2023-11-14T22:13:20.123457899Z (1110 ns)
@@ -143,8 +143,8 @@ per event:
 
 per pCPU:
    cpu0   4   36.4%
-   cpu1   3   27.3%
-   cpu2   3   27.3%
+   cpu1   4   36.4%
+   cpu2   2   18.2%
    cpu10  1    9.1%
 `
 	if r.stdout != want {
