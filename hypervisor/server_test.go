@@ -112,3 +112,37 @@ func TestRepliesFitTheDatagram(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusFitsWithMaxCPUs: with the most pCPUs a hypervisor can have,
+// status still answers, each reply fits a message, and the per-pCPU list
+// comes whole in pages (wire.WholeStatus).
+func TestStatusFitsWithMaxCPUs(t *testing.T) {
+	const maxCPUs = 4096
+	h := newTestHypervisor(t, Config{CPUs: 2, MaxCPUs: maxCPUs, Rate: 1})
+	c := serveT(t, h)
+	call(t, c, &wire.Request{Op: wire.OpTraceCreate, Create: &wire.CreateArgs{SubbufSize: 4096, NumSubbuf: 2, Mode: wire.ModeDiscard}})
+	first := call(t, c, &wire.Request{Op: wire.OpStatus}).Status
+	if first.NextCPU == 0 || len(first.PerCPU) == 0 || len(first.PerCPU) >= maxCPUs {
+		t.Fatalf("first status page: %d pCPUs, next %d; want a part of %d", len(first.PerCPU), first.NextCPU, maxCPUs)
+	}
+	calls := 0
+	st, err := wire.WholeStatus(func(req *wire.Request) (*wire.Reply, error) {
+		calls++
+		rep, files, err := c.Call(req)
+		for _, f := range files {
+			f.Close()
+		}
+		return rep, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.PerCPU) != maxCPUs || st.NextCPU != 0 || calls < 2 {
+		t.Fatalf("whole status: %d pCPUs in %d calls (next %d), want %d", len(st.PerCPU), calls, st.NextCPU, maxCPUs)
+	}
+	for i, cs := range st.PerCPU {
+		if cs.CPU != i || cs.Online != (i < 2) {
+			t.Fatalf("pCPU entry %d: %+v", i, cs)
+		}
+	}
+}

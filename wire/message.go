@@ -16,8 +16,10 @@ type Op string
 
 // Ops common to both protocols.
 const (
-	// OpStatus asks for the trace's [Status]. No arguments. Reply: Status (State is
-	// [StateNone] when there is no trace).
+	// OpStatus asks for the trace's [Status]. Arguments: optional Status (none: the first
+	// page of the per-pCPU list). Reply: Status (State is [StateNone] when there is no
+	// trace), its PerCPU list from Status.CPUFrom as far as fits a message, and NextCPU
+	// when the list goes on ([WholeStatus] fetches it all).
 	OpStatus Op = "status"
 	// OpMap maps the trace's shared memory. Arguments: Map, optional (nil: the consumer
 	// role). Reply: MapID (non-zero) and three descriptors, in this order: the control memfd
@@ -99,6 +101,8 @@ type Request struct {
 	CPU      *CPUArgs      `json:"cpu,omitempty"`       // cpu_online, cpu_offline
 	// EventList is event_list's, optional.
 	EventList *EventListArgs `json:"event_list,omitempty"`
+	// Status is status's, optional.
+	Status *StatusArgs `json:"status,omitempty"`
 }
 
 // CreateArgs are the arguments of trace_create (and of the tools' create). Only structural
@@ -151,6 +155,11 @@ type EmitArgs struct {
 // EventsArgs are the arguments of enable_event and disable_event.
 type EventsArgs struct {
 	Globs []string `json:"globs"` // [path.Match] syntax, at least one
+}
+
+// StatusArgs are the optional arguments of status.
+type StatusArgs struct {
+	CPUFrom int `json:"cpu_from"` // the first pCPU of the page of Status.PerCPU
 }
 
 // EventListArgs are the optional arguments of event_list.
@@ -207,8 +216,12 @@ type Status struct {
 	Clock string `json:"clock,omitempty"`
 	// ConsumerPID is the process holding the consumer role, 0 if none.
 	ConsumerPID int `json:"consumer_pid"`
-	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists.
+	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists, a page at a
+	// time: the entries from Status.CPUFrom (0 without arguments) that fit one message.
 	PerCPU []CPUStatus `json:"per_cpu,omitempty"`
+	// NextCPU is set when PerCPU goes on: the pCPU to ask for next (Status.CPUFrom).
+	// [WholeStatus] fetches every page.
+	NextCPU int `json:"next_cpu,omitempty"`
 }
 
 // CPUStatus is one pCPU's ring and stream.
@@ -252,6 +265,7 @@ const (
 	argEvents    argKind = "events"
 	argCPU       argKind = "cpu"
 	argEventList argKind = "event_list"
+	argStatus    argKind = "status"
 )
 
 // opSpec is what the protocol fixes about one op.
@@ -276,7 +290,7 @@ var opSpecs = map[Op]opSpec{
 	OpDestroy: {},
 	OpPoll:    {replyFDs: []string{"wakeup"}},
 
-	OpStatus:   {reply: checkStatusReply},
+	OpStatus:   {args: argStatus, optional: true, reply: checkStatusReply},
 	OpMap:      {args: argMap, optional: true, replyFDs: []string{"control", "consumer", "buffer"}, reply: checkMapReply},
 	OpUnmap:    {args: argUnmap},
 	OpMetadata: {replyFDs: []string{"metadata"}},
@@ -316,6 +330,9 @@ func (r Request) present() []argKind {
 	}
 	if r.EventList != nil {
 		k = append(k, argEventList)
+	}
+	if r.Status != nil {
+		k = append(k, argStatus)
 	}
 	return k
 }
@@ -381,6 +398,10 @@ func (r Request) checkArgs(k argKind) error {
 	case argCPU:
 		if r.CPU.CPU < 0 {
 			return fmt.Errorf("cpu %d is negative", r.CPU.CPU)
+		}
+	case argStatus:
+		if r.Status.CPUFrom < 0 {
+			return fmt.Errorf("cpu_from %d is negative", r.Status.CPUFrom)
 		}
 	}
 	return nil
@@ -540,4 +561,29 @@ func (p *Protocol) Validate(r *Request) error {
 		return fmt.Errorf("op %q is not a %s op: %w", r.Op, p.name, ErrUnknownOp)
 	}
 	return r.Validate()
+}
+
+// WholeStatus fetches the status with every page of its per-pCPU list through call (which
+// sends one request and returns its reply, as [Conn.Call] does): the first reply, then one
+// request per further page (Status.CPUFrom = NextCPU), the entries appended in order.
+func WholeStatus(call func(*Request) (*Reply, error)) (*Status, error) {
+	rep, err := call(&Request{Op: OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	st := rep.Status
+	for st.NextCPU != 0 {
+		from := st.NextCPU
+		rep, err := call(&Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: from}})
+		if err != nil {
+			return nil, err
+		}
+		page := rep.Status
+		if page.NextCPU != 0 && page.NextCPU <= from || len(page.PerCPU) == 0 && page.NextCPU != 0 {
+			return nil, fmt.Errorf("status: the page from pCPU %d names %d as the next: %w", from, page.NextCPU, ErrMalformed)
+		}
+		st.PerCPU = append(st.PerCPU, page.PerCPU...)
+		st.NextCPU = page.NextCPU
+	}
+	return st, nil
 }

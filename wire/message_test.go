@@ -34,6 +34,8 @@ func TestRequestValidate(t *testing.T) {
 		{"event_list page", Request{Op: OpEventList, EventList: &EventListArgs{From: 40}}, nil},
 		{"event_list with other args", Request{Op: OpEventList, CPU: &CPUArgs{}}, ErrBadRequest},
 		{"status with event_list args", Request{Op: OpStatus, EventList: &EventListArgs{}}, ErrBadRequest},
+		{"status page", Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: 64}}, nil},
+		{"status negative page", Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: -1}}, ErrBadRequest},
 
 		{"empty op", Request{}, ErrUnknownOp},
 		{"unknown op", Request{Op: "reboot"}, ErrUnknownOp},

@@ -98,13 +98,9 @@ func (t *tool) status(c *cli.Context) error {
 	return write(t.stdout, r)
 }
 
-// status fetches the trace's status.
+// status fetches the trace's status, with every page of its per-pCPU list.
 func (s *session) status() (*wire.Status, error) {
-	rep, err := s.call(&wire.Request{Op: wire.OpStatus})
-	if err != nil {
-		return nil, err
-	}
-	return rep.Status, nil // wire checks that a status reply has one
+	return wire.WholeStatus(s.call) // wire checks that a status reply has one
 }
 
 // report fetches the status and, when withEvents is set and there is a trace, the number

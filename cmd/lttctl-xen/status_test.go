@@ -218,3 +218,32 @@ func TestRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPerCPUPaged: a per-pCPU list that comes in pages is fetched whole
+// (one status request per page) and printed as if it came at once.
+func TestStatusPerCPUPaged(t *testing.T) {
+	whole := startFakeDom0(t, statusOf(t, started))
+	want := whole.run(t, "status", "--json")
+	d := startFakeDom0(t, byOp(t, map[wire.Op]handler{
+		wire.OpStatus: func(req *wire.Request) (*wire.Reply, error) {
+			st := started
+			from := 0
+			if req.Status != nil {
+				from = req.Status.CPUFrom
+			}
+			st.PerCPU = started.PerCPU[from:min(from+3, len(started.PerCPU))]
+			if from+3 < len(started.PerCPU) {
+				st.NextCPU = from + 3
+			}
+			return &wire.Reply{Status: &st}, nil
+		},
+		wire.OpEventList: listOf(eventTypes),
+	}))
+	got := d.run(t, "status", "--json")
+	if got.code != 0 || got.stdout != want.stdout {
+		t.Errorf("paged status:\n%s\nwant:\n%s", got.stdout, want.stdout)
+	}
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 3}},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 6}})
+}
