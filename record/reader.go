@@ -101,6 +101,9 @@ func (r *Reader) Grow(size int64) {
 	r.size = max(r.size, size)
 }
 
+// Name returns the stream's name: the File of its records and errors.
+func (r *Reader) Name() string { return r.name }
+
 // Size returns the stream size the Reader decodes up to.
 func (r *Reader) Size() int64 { return r.size }
 
@@ -301,7 +304,7 @@ func (r *Reader) openPacket() error {
 	r.pkt = Packet{PacketInfo: info, File: r.name, Offset: off, Discarded: info.EventsDiscarded - r.ord.disc}
 	r.ord = order{started: true, seq: info.SeqNum, disc: info.EventsDiscarded, ts: info.TimestampBegin}
 	r.open = true
-	r.cur = PacketHeaderSize
+	r.cur = min(PacketHeaderSize, n) // an empty packet ends with its context
 	r.next = off + int64(info.PacketBytes())
 	return nil
 }

@@ -17,11 +17,13 @@ usage: scripts/trace-session.sh [options]
   --subbuf-size S  sub-buffer size (default 256KiB)
   --num-subbuf N   sub-buffer count (default 8)
   --wakeup KIND    how dom0 wakes lttd-xen: eventfd or pipe (default eventfd)
+  --timeline       also write DIR.html, the trace's timeline page (lttv-xen timeline),
+                   and print its summary (lttv-xen summary)
   -h, --help       this text
 USAGE
 }
 
-duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd
+duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd timeline=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=${2:?--duration needs a value}; shift 2 ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --subbuf-size) subbuf=${2:?--subbuf-size needs a value}; shift 2 ;;
     --num-subbuf) nsubbuf=${2:?--num-subbuf needs a value}; shift 2 ;;
     --wakeup) wakeup=${2:?--wakeup needs a value}; shift 2 ;;
+    --timeline) timeline=yes; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "trace-session.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -104,5 +107,12 @@ if command -v babeltrace2 >/dev/null 2>&1; then
   echo "==> babeltrace2 $output (first events)"
   # head closes the pipe early: babeltrace2's SIGPIPE is expected, not a failure.
   { babeltrace2 "$output" || true; } | head -n 5
+fi
+if [ "$timeline" = yes ]; then
+  echo "==> lttv-xen summary $output"
+  ./bin/lttv-xen summary "$output"
+  echo "==> lttv-xen timeline $output --output ${output%/}.html"
+  ./bin/lttv-xen timeline "$output" --output "${output%/}.html"
+  echo "==> open ${output%/}.html in a browser: a lane per pCPU; wheel zooms, drag pans, hover for details"
 fi
 echo "==> trace written to $output"

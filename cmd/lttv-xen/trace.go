@@ -66,6 +66,31 @@ func eachStream(tr *record.Trace, mode record.Mode, read func(r *record.Reader) 
 	return nil
 }
 
+// eachRecord reads every stream of tr at once, in mode, and calls fn with
+// each record in timestamp order ([record.Merger]: one stream per pCPU,
+// merged), stopping at the first error. It returns what the streams
+// decoded and skipped, also when it fails.
+func eachRecord(tr *record.Trace, mode record.Mode, fn func(rec *record.Record) error) (sum sums, err error) {
+	m, err := tr.OpenMerger(mode)
+	if err != nil {
+		return sum, err
+	}
+	defer m.Close()
+	defer func() { sum.addMerger(m) }()
+	var rec record.Record
+	for {
+		if err := m.NextInto(&rec); err != nil {
+			if isEOF(err) {
+				return sum, nil
+			}
+			return sum, err
+		}
+		if err := fn(&rec); err != nil {
+			return sum, err
+		}
+	}
+}
+
 // readMode is the Reader mode of --salvage.
 func readMode(salvage bool) record.Mode {
 	if salvage {
