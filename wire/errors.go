@@ -2,6 +2,8 @@ package wire
 
 import (
 	"errors"
+	"fmt"
+	"unicode/utf8"
 )
 
 // Local errors: what went wrong on this side of a socket. Compare with [errors.Is].
@@ -134,8 +136,21 @@ func ErrorReply(err error) *Reply {
 	if err != nil {
 		msg = err.Error()
 	}
+	if len(msg) > MaxErrorText {
+		// The text may quote the request (a declaration, a value): cut it so the reply
+		// fits a message, on a UTF-8 boundary.
+		cut := MaxErrorText
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (%d bytes left out)", msg[:cut], len(msg)-cut)
+	}
 	return &Reply{OK: false, Code: code, Error: msg}
 }
+
+// MaxErrorText bounds the text of a failed [Reply] ([ErrorReply] cuts a longer one), so that
+// an error quoting a large request still fits a message.
+const MaxErrorText = 8 << 10
 
 // Err returns nil for a successful reply, else a [*RemoteError] with the reply's code and text.
 func (r *Reply) Err() error {

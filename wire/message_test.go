@@ -246,3 +246,21 @@ func TestDecodeRequest(t *testing.T) {
 		t.Errorf("unknown op: %v", err)
 	}
 }
+
+// TestErrorReplyFits: an error whose text quotes a large request (a 70 KB
+// declaration in a parse error) still makes a reply that fits a message,
+// cut with a note of how much was left out.
+func TestErrorReplyFits(t *testing.T) {
+	a, b := pair(t)
+	long := fmt.Errorf("bad event declaration: %q: column 9: unexpected ')': %w", strings.Repeat("x", 70<<10), ErrBadRequest)
+	if err := a.ReplyError(long); err != nil {
+		t.Fatalf("ReplyError: %v", err)
+	}
+	var rep Reply
+	if _, err := b.Recv(&rep, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Code != CodeBadRequest || !strings.HasPrefix(rep.Error, "bad event declaration: \"xxx") || !strings.Contains(rep.Error, "bytes left out") {
+		t.Fatalf("reply code %q, error %.80q…", rep.Code, rep.Error)
+	}
+}
