@@ -16,10 +16,12 @@
 # At the end (hostile client stopped, idle connections expired) the
 # daemons' SIGUSR1 "debug counters" (goroutines, descriptors) must be back
 # to their values before the first cycle. Not run in CI (it takes minutes).
+# Needs babeltrace2; the raw-socket half of the hostile client needs
+# python3 (without it only the lttctl-xen half runs).
 # Exit 0 when clean, 1 on any failure, 2 on usage.
 set -uo pipefail
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 duration=10m keep=0 cpus=4 rate=20000
 while [ $# -gt 0 ]; do
   case "$1" in
