@@ -21,7 +21,7 @@
 # Exit 0 when clean, 1 on any failure, 2 on usage.
 set -uo pipefail
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 duration=10m keep=0 cpus=4 rate=20000
 while [ $# -gt 0 ]; do
   case "$1" in
