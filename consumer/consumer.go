@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +19,10 @@ import (
 
 // Config configures a consumer.
 type Config struct {
-	Output string // trace directory
-	Force  bool   // overwrite a non-empty Output
+	Output string // trace directory (unless Relay is set)
+	// Relay, if set, sends the trace to an lttng-relayd instead of Output.
+	Relay *RelayConfig
+	Force bool // overwrite a non-empty Output
 	// Resume continues the trace already in Output (after lttd-xen died):
 	// see [Consumer.resume].
 	Resume bool
@@ -60,24 +63,28 @@ type StreamStats struct {
 // Consumer is one lttd-xen session. It is driven by one goroutine (Run);
 // Stop may be called from any goroutine.
 type Consumer struct {
-	cfg     Config
-	log     *slog.Logger
-	conn    *wire.Conn // dom0; replaced by reattach
-	connFD  int
-	mapID   uint64 // our reference on the trace's memory, 0 if none
-	ctrlMap *shm.Mapping
-	consMap *shm.Mapping
-	bufMap  *shm.Mapping
-	ring    *shm.Consumer
-	ctrl    *shm.Control
-	sbSize  uint64
-	wake    int // wakeup descriptor (non-blocking), -1 if none
-	wakeF   *os.File
-	poll    *poller.Poller // woken by Stop
-	streams []*streamFile  // by pCPU; nil until the stream's first packet
-	metaVer uint64
-	stats   Stats
-	iov     [][]byte
+	cfg       Config
+	log       *slog.Logger
+	conn      *wire.Conn // dom0; replaced by reattach
+	connFD    int
+	mapID     uint64 // our reference on the trace's memory, 0 if none
+	ctrlMap   *shm.Mapping
+	consMap   *shm.Mapping
+	bufMap    *shm.Mapping
+	ring      *shm.Consumer
+	ctrl      *shm.Control
+	sbSize    uint64
+	wake      int // wakeup descriptor (non-blocking), -1 if none
+	wakeF     *os.File
+	poll      *poller.Poller // woken by Stop
+	ctx       context.Context
+	cancel    context.CancelFunc // called by Stop: ends a relay redial
+	sink      sink
+	dir       *dirSink       // the sink when it is a directory (for --resume)
+	perStream []*StreamStats // by pCPU; nil until the stream's first packet
+	pkts      [][]byte
+	metaVer   uint64
+	stats     Stats
 }
 
 // Open maps the trace through dom0 (conn, which the consumer owns from
@@ -91,6 +98,7 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 		cfg.Logger = slog.Default()
 	}
 	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			c.Close()
@@ -104,7 +112,7 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	// Map first: a consumer refused (another holds the role) writes nothing,
 	// not even the output directory.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
+	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: c.mapArgs()})
 	if err != nil {
 		return nil, fmt.Errorf("map the trace: %w", err)
 	}
@@ -112,11 +120,24 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if err := c.mapFiles(files); err != nil {
 		return nil, err
 	}
-	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
-		return nil, err
-	}
 	c.sbSize = c.ctrl.Info().Geometry.SubbufSize
-	c.streams = make([]*streamFile, c.ring.Streams())
+	c.perStream = make([]*StreamStats, c.ring.Streams())
+	if cfg.Relay != nil {
+		if cfg.Resume {
+			return nil, fmt.Errorf("--resume continues a trace directory; a relay session cannot be resumed")
+		}
+		r, err := dialRelay(c.ctx, *cfg.Relay, c.ctrl.Info().UUID, c.ring.Streams(), c.log)
+		if err != nil {
+			return nil, err
+		}
+		c.sink = r
+	} else {
+		if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
+			return nil, err
+		}
+		c.dir = newDirSink(cfg.Output, c.ring.Streams())
+		c.sink = c.dir
+	}
 	if cfg.Resume {
 		if err := c.resume(); err != nil {
 			return nil, err
@@ -199,8 +220,8 @@ func (c *Consumer) writeMetadata() error {
 	if err != nil {
 		return fmt.Errorf("read metadata: %w", err)
 	}
-	if err := writeAtomic(c.cfg.Output, MetadataFile, text); err != nil {
-		return noRoom(err)
+	if err := c.sink.writeMetadata(text); err != nil {
+		return err
 	}
 	c.metaVer = rep.MetadataVersion
 	return nil
@@ -208,7 +229,24 @@ func (c *Consumer) writeMetadata() error {
 
 // Stop asks Run to write what is delivered and return. Safe from any
 // goroutine (a signal handler's).
-func (c *Consumer) Stop() { c.poll.Wake() }
+func (c *Consumer) Stop() {
+	c.cancel()
+	c.poll.Wake()
+}
+
+// Where is where the trace goes: the output directory or the relay's URL.
+func (c *Consumer) Where() string {
+	if c.cfg.Relay != nil {
+		return c.cfg.Relay.URL.String()
+	}
+	return c.cfg.Output
+}
+
+// mapArgs asks for the consumer role, saying where the trace goes (status
+// shows it).
+func (c *Consumer) mapArgs() *wire.MapArgs {
+	return &wire.MapArgs{Role: wire.RoleConsumer, Output: c.Where()}
+}
 
 // errHangup: dom0 closed the connection (internal to Run).
 var errHangup = errors.New("dom0 closed the connection")
@@ -264,6 +302,11 @@ func (c *Consumer) consume() error {
 		{Fd: int32(c.wake), Events: unix.POLLIN},
 		{Fd: int32(c.connFD), Events: unix.POLLRDHUP},
 	}
+	live := time.Duration(-1) // no timeout: no timer unless the user asked for a live one
+	if c.cfg.Relay != nil && c.cfg.Relay.Live > 0 {
+		live = c.cfg.Relay.Live
+	}
+	lastTick := time.Now()
 	for {
 		c.drainWakeup()
 		state := c.ctrl.State()
@@ -273,7 +316,18 @@ func (c *Consumer) consume() error {
 		if state == shm.StateDestroyed {
 			return nil
 		}
-		stopped, err := c.poll.Wait(pfd, -1)
+		timeout := live
+		if live > 0 {
+			if since := time.Since(lastTick); since >= live {
+				if err := c.sink.tick(); err != nil {
+					return err
+				}
+				lastTick = time.Now()
+			} else {
+				timeout = live - since
+			}
+		}
+		stopped, err := c.poll.Wait(pfd, timeout)
 		if err != nil {
 			return err
 		}
@@ -308,9 +362,9 @@ func (c *Consumer) drainWakeup() {
 func (c *Consumer) Stats() Stats {
 	st := c.stats
 	st.Streams = nil
-	for _, sf := range c.streams {
-		if sf != nil {
-			st.Streams = append(st.Streams, sf.stats)
+	for _, ss := range c.perStream {
+		if ss != nil {
+			st.Streams = append(st.Streams, *ss)
 		}
 	}
 	return st
@@ -340,15 +394,16 @@ func (c *Consumer) Close() error {
 		}
 		c.mapID = 0
 	}
-	for i, sf := range c.streams {
-		if sf != nil {
-			errs = append(errs, sf.f.Close())
-			c.streams[i] = nil
-		}
+	if c.sink != nil {
+		errs = append(errs, c.sink.close())
+		c.sink = nil
 	}
 	c.dropConn()
 	if c.poll != nil {
 		c.poll.Close()
+	}
+	if c.cancel != nil {
+		c.cancel()
 	}
 	c.ring = nil
 	errs = append(errs, c.bufMap.Close(), c.consMap.Close(), c.ctrlMap.Close())

@@ -70,7 +70,7 @@ func (c *Consumer) attach(conn *wire.Conn) (err error) {
 	}()
 	c.setConn(conn)
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
+	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: c.mapArgs()})
 	if err != nil {
 		if errors.Is(err, wire.ErrNoTrace) || errors.Is(err, wire.ErrUnavailable) {
 			return fmt.Errorf("%w: dom0 is back but serves no trace: %w", ErrTraceGone, err)

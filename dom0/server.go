@@ -87,7 +87,7 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 		// kernel vouches for, never one the tool claims.
 		args := wire.MapArgs{}
 		if req.Map != nil {
-			args.Role = req.Map.Role
+			args = *req.Map
 		}
 		if pid, _, _, err := wire.PeerCred(c.conn.UnixConn()); err == nil {
 			args.PID = pid

@@ -223,7 +223,7 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		if req.Map != nil {
 			args = *req.Map
 		}
-		id, fds, err := h.Map(c, args.Role, args.PID)
+		id, fds, err := h.Map(c, args)
 		if err != nil {
 			return err
 		}

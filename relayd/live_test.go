@@ -16,10 +16,10 @@ import (
 
 // liveSessions returns what babeltrace2's lttng-live source lists on the
 // relay's live port.
-func (r *relay) liveSessions(t *testing.T) string {
+func (r relay) liveSessions(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command(testenv.Babeltrace(t), "query", "src.ctf.lttng-live", "sessions",
-		fmt.Sprintf(`--params=url="net://127.0.0.1:%d"`, r.live)).CombinedOutput()
+		fmt.Sprintf(`--params=url="net://127.0.0.1:%d"`, r.Live)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("babeltrace2 query sessions: %v\n%s", err, out)
 	}
@@ -111,7 +111,7 @@ func (lr *liveReader) read(t *testing.T, n int, tick func()) []string {
 }
 
 // waitAttached waits until the relay counts a live client on the session.
-func (r *relay) waitAttached(t *testing.T, lr *liveReader) {
+func (r relay) waitAttached(t *testing.T, lr *liveReader) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !strings.Contains(r.liveSessions(t), "client-count: 1") {
@@ -150,7 +150,7 @@ func TestLive(t *testing.T) {
 	list := r.liveSessions(t)
 	for _, want := range []string{
 		"session-name: live", "target-hostname: xenhost", "timer-us: 100000", "stream-count: 3",
-		fmt.Sprintf("url: net://127.0.0.1:%d/host/xenhost/live", r.live),
+		fmt.Sprintf("url: net://127.0.0.1:%d/host/xenhost/live", r.Live),
 	} {
 		if !strings.Contains(list, want) {
 			t.Errorf("live session list lacks %q:\n%s", want, list)

@@ -4,129 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lttng-xen/lttng-xen/internal/testenv"
 )
 
-// relay is a real lttng-relayd on loopback ports the test picked, writing
-// under its own output directory.
-type relay struct {
-	cmd              *exec.Cmd
-	ctrl, data, live int
-	out              string // --output directory
-	log              *strings.Builder
-	exited           chan struct{}
-}
+// relay is a real lttng-relayd on loopback ports the test picked
+// (testenv.Relay), with the package's URL type.
+type relay struct{ *testenv.Relay }
 
-// startRelay starts lttng-relayd and waits until its three ports accept
-// connections. The relay is killed when the test ends.
-func startRelay(t testing.TB) *relay {
-	t.Helper()
-	testenv.Relayd(t)
-	return startRelayAt(t, freePorts(t, 3), filepath.Join(t.TempDir(), "traces"))
-}
+func startRelay(t testing.TB) relay { return relay{testenv.StartRelay(t)} }
 
-// startRelayAt starts lttng-relayd on the control, data and live ports
-// given, writing under out.
-func startRelayAt(t testing.TB, ports []int, out string) *relay {
-	t.Helper()
-	bin := testenv.Relayd(t)
-	home := t.TempDir()
-	r := &relay{out: out, log: new(strings.Builder), exited: make(chan struct{})}
-	r.ctrl, r.data, r.live = ports[0], ports[1], ports[2]
-	r.cmd = exec.Command(bin,
-		"-C", fmt.Sprintf("tcp://127.0.0.1:%d", r.ctrl),
-		"-D", fmt.Sprintf("tcp://127.0.0.1:%d", r.data),
-		"-L", fmt.Sprintf("tcp://127.0.0.1:%d", r.live),
-		"-o", r.out)
-	r.cmd.Env = append(os.Environ(), "LTTNG_HOME="+home, "HOME="+home)
-	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start lttng-relayd: %v", err)
-	}
-	go func() { r.cmd.Wait(); close(r.exited) }()
-	t.Cleanup(func() {
-		r.kill()
-		if t.Failed() {
-			t.Logf("lttng-relayd output:\n%s", r.log.String())
-		}
-	})
-	for _, p := range ports {
-		r.waitListening(t, p)
-	}
-	return r
-}
-
-// kill stops the relay (SIGKILL: the test of a relay that dies mid-trace
-// uses it too) and waits for it.
-func (r *relay) kill() {
-	r.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.exited
-}
-
-// waitListening waits until port accepts a connection, or the relay exits.
-func (r *relay) waitListening(t testing.TB, port int) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-r.exited:
-			t.Fatalf("lttng-relayd exited before listening on %d: %s", port, r.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lttng-relayd does not listen on %d: %v", port, err)
-		}
-	}
+func startRelayAt(t testing.TB, ports []int, out string) relay {
+	return relay{testenv.StartRelayAt(t, ports, out)}
 }
 
 // url returns the relay's net:// URL.
-func (r *relay) url(t testing.TB) URL {
+func (r relay) url(t testing.TB) URL {
 	t.Helper()
-	u, err := ParseURL(fmt.Sprintf("net://127.0.0.1:%d:%d", r.ctrl, r.data))
+	u, err := ParseURL(r.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
 }
 
-// liveURL is the babeltrace2 lttng-live URL of a session.
-func (r *relay) liveURL(host, session string) string {
-	return fmt.Sprintf("net://127.0.0.1:%d/host/%s/%s", r.live, host, session)
-}
+func (r relay) liveURL(host, session string) string { return r.LiveURL(host, session) }
 
-// freePorts returns n distinct TCP ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
+func freePorts(t testing.TB, n int) []int { return testenv.FreePorts(t, n) }
 
 func mustDial(t *testing.T, u URL, info SessionInfo) *Session {
 	t.Helper()
@@ -211,7 +122,7 @@ func TestStreamToRelay(t *testing.T) {
 		t.Errorf("streams count %d packets sent, want %d", packets, want)
 	}
 
-	dir := filepath.Join(r.out, s.TracePath())
+	dir := filepath.Join(r.Out, s.TracePath())
 	if !regexp.MustCompile(`^xenhost/offline-[0-9]{8}-[0-9]{6}$`).MatchString(s.TracePath()) {
 		t.Errorf("trace path %q, want xenhost/offline-YYYYMMDD-HHMMSS", s.TracePath())
 	}
@@ -263,7 +174,7 @@ func TestRelayKilled(t *testing.T) {
 		tr.add(t, 0, i)
 	}
 	tr.sendAll(t, streams)
-	r.kill()
+	r.Kill()
 
 	for i := range 1000 {
 		tr.add(t, 0, i)
@@ -314,7 +225,7 @@ func TestRelayRestart(t *testing.T) {
 		tr.add(t, i%2, i)
 	}
 	tr.sendAll(t, streams)
-	r.kill()
+	r.Kill()
 	tr.add(t, 0, -1)
 	tr.flush(0)
 	p := tr.pending[0][0]
@@ -326,13 +237,13 @@ func TestRelayRestart(t *testing.T) {
 		}
 	}
 	tr.pending[0] = nil
-	r2 := startRelayAt(t, []int{r.ctrl, r.data, r.live}, r.out)
+	r2 := startRelayAt(t, []int{r.Ctrl, r.Data, r.Live}, r.Out)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s2, err := Redial(ctx, s, Backoff{Total: 30 * time.Second})
 	if err != nil {
-		t.Fatalf("Redial: %v\n%s", err, r2.log.String())
+		t.Fatalf("Redial: %v\n%s", err, r2.Log())
 	}
 	s.Close()
 	if s2.TracePath() != "xenhost/run-1" {
@@ -350,8 +261,8 @@ func TestRelayRestart(t *testing.T) {
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkEvents(t, babeltrace(t, filepath.Join(r.out, s2.TracePath())), tr.want)
-	if _, err := os.Stat(filepath.Join(r.out, "xenhost/run/metadata")); err != nil {
+	checkEvents(t, babeltrace(t, filepath.Join(r.Out, s2.TracePath())), tr.want)
+	if _, err := os.Stat(filepath.Join(r.Out, "xenhost/run/metadata")); err != nil {
 		t.Errorf("the first session's trace is gone: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Op names a request. The hypercall ops are in hypercall.go, the tools' ops in tools.go; the
@@ -127,12 +129,30 @@ const (
 	RoleObserver MapRole = "observer"
 )
 
+// MaxOutputLen is the longest MapArgs.Output.
+const MaxOutputLen = 4096
+
+// printable reports whether s is valid UTF-8 with no control character.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // MapArgs are the arguments of map.
 type MapArgs struct {
 	Role MapRole `json:"role,omitempty"` // empty: RoleConsumer
 	// PID is the mapping process, as dom0 learnt it from the tool's socket (SO_PEERCRED); dom0
 	// overwrites whatever a tool sends. The hypervisor names it to a refused second consumer.
 	PID int `json:"pid,omitempty"`
+	// Output is where the consumer sends the trace (a directory or a relay URL), for status.
+	Output string `json:"output,omitempty"`
 }
 
 // UnmapArgs are the arguments of unmap.
@@ -216,6 +236,12 @@ type Status struct {
 	Clock string `json:"clock,omitempty"`
 	// ConsumerPID is the process holding the consumer role, 0 if none.
 	ConsumerPID int `json:"consumer_pid"`
+	// ConsumerOutput is where the consumer said it sends the trace: a directory or a relay URL.
+	ConsumerOutput string `json:"consumer_output,omitempty"`
+	// ConsumerSentBytes is what the consumer has released (sent or written): packets_consumed
+	// sub-buffers. ConsumerQueuedBytes is delivered but not yet released.
+	ConsumerSentBytes   uint64 `json:"consumer_sent_bytes"`
+	ConsumerQueuedBytes uint64 `json:"consumer_queued_bytes"`
 	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists, a page at a
 	// time: the entries from Status.CPUFrom (0 without arguments) that fit one message.
 	PerCPU []CPUStatus `json:"per_cpu,omitempty"`
@@ -379,6 +405,9 @@ func (r Request) checkArgs(k argKind) error {
 		}
 		if r.Map.PID < 0 {
 			return fmt.Errorf("pid %d is negative", r.Map.PID)
+		}
+		if len(r.Map.Output) > MaxOutputLen || !printable(r.Map.Output) {
+			return fmt.Errorf("output is not a printable path or URL of at most %d bytes", MaxOutputLen)
 		}
 	case argUnmap:
 		if r.Unmap.MapID == 0 {

@@ -133,7 +133,7 @@ func TestStatusJSON(t *testing.T) {
 	want := []string{"state", "subbuf_size", "num_subbuf", "mode", "switch_timer_ns", "cpus",
 		"cpus_online", "events_written", "events_lost", "lost_full", "lost_too_big",
 		"packets_delivered", "packets_consumed", "bad_consumed", "refcount", "readers",
-		"metadata_version", "uuid", "enabled_events", "enabled_count", "consumer_pid"}
+		"metadata_version", "uuid", "enabled_events", "enabled_count", "consumer_pid", "consumer_sent_bytes", "consumer_queued_bytes"}
 	var got []string
 	for k := range m {
 		got = append(got, k)

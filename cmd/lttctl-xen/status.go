@@ -167,9 +167,12 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	row("bad consumed", "%d", st.BadConsumed)
 	row("refcount", "%d", st.Refcount)
 	row("readers", "%d", st.Readers)
-	if st.ConsumerPID != 0 {
-		row("consumer", "pid %d", st.ConsumerPID)
-	} else {
+	switch {
+	case st.ConsumerPID != 0 && st.ConsumerOutput != "":
+		row("consumer", "pid %d, to %s (sent %s, queued %s)", st.ConsumerPID, st.ConsumerOutput, size.Format(st.ConsumerSentBytes), size.Format(st.ConsumerQueuedBytes))
+	case st.ConsumerPID != 0:
+		row("consumer", "pid %d (sent %s, queued %s)", st.ConsumerPID, size.Format(st.ConsumerSentBytes), size.Format(st.ConsumerQueuedBytes))
+	default:
 		row("consumer", "none")
 	}
 	if st.Clock != "" {

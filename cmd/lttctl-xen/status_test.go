@@ -13,27 +13,30 @@ import (
 
 // started is a status with every field set.
 var started = wire.Status{
-	State:            wire.StateStarted,
-	SubbufSize:       64 << 10,
-	NumSubbuf:        8,
-	Mode:             wire.ModeDiscard,
-	SwitchTimer:      500 * time.Millisecond,
-	CPUs:             8,
-	CPUsOnline:       []int{0, 1, 2, 5},
-	EventsWritten:    123456,
-	EventsLost:       12,
-	LostFull:         10,
-	LostTooBig:       2,
-	PacketsDelivered: 40,
-	PacketsConsumed:  38,
-	BadConsumed:      1,
-	Refcount:         2,
-	Readers:          1,
-	MetadataVersion:  3,
-	UUID:             "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
-	EnabledEvents:    []string{"sched_switch", "irq_entry"},
-	Clock:            "tsc",
-	ConsumerPID:      4242,
+	State:               wire.StateStarted,
+	SubbufSize:          64 << 10,
+	NumSubbuf:           8,
+	Mode:                wire.ModeDiscard,
+	SwitchTimer:         500 * time.Millisecond,
+	CPUs:                8,
+	CPUsOnline:          []int{0, 1, 2, 5},
+	EventsWritten:       123456,
+	EventsLost:          12,
+	LostFull:            10,
+	LostTooBig:          2,
+	PacketsDelivered:    40,
+	PacketsConsumed:     38,
+	BadConsumed:         1,
+	Refcount:            2,
+	Readers:             1,
+	MetadataVersion:     3,
+	UUID:                "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
+	EnabledEvents:       []string{"sched_switch", "irq_entry"},
+	Clock:               "tsc",
+	ConsumerPID:         4242,
+	ConsumerOutput:      "net://relay.example",
+	ConsumerSentBytes:   38 << 16,
+	ConsumerQueuedBytes: 2 << 16,
 	PerCPU: []wire.CPUStatus{
 		{CPU: 0, Online: true, EventsWritten: 100000, EventsLost: 12, PacketsDelivered: 30, PacketsConsumed: 28},
 		{CPU: 1, Online: true, EventsWritten: 23456, PacketsDelivered: 10, PacketsConsumed: 10},
@@ -70,7 +73,7 @@ packets           delivered 40, consumed 38
 bad consumed      1
 refcount          2
 readers           1
-consumer          pid 4242
+consumer          pid 4242, to net://relay.example (sent 2432KiB, queued 128KiB)
 clock             tsc
 metadata version  3
   cpu  online  written  lost  delivered  consumed

@@ -28,7 +28,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "lttd-xen",
 		Usage:     "the trace consumer: writes full sub-buffers to disk as dom0 hands them over",
-		UsageText: "lttd-xen --output DIR [--force] [--resume] [--run-dir DIR]",
+		UsageText: "lttd-xen --output DIR [--force] [--resume] [--run-dir DIR]\n   lttd-xen --url net://HOST[:CTRL[:DATA]] [--session NAME] [--hostname NAME] [--live-timer PERIOD]",
 		Description: `Start it after "lttctl-xen create" (it maps the trace then) and before
 "lttctl-xen start". It is the trace's one consumer: while it runs, another
 lttd-xen is refused, with the pid of the one that holds the role. It
@@ -54,22 +54,32 @@ whose first packet does not parse, a symbolic link, not a regular file);
 with --force such a file is copied aside to DIR/.channel0_N.torn-0 and the
 stream starts afresh.
 
+--url net://HOST sends the trace to an lttng-relayd (lttng-tools) instead:
+one relay stream per pCPU plus the metadata, each packet with the index
+live readers use. With --live-timer, babeltrace2 and Trace Compass read
+the session while it is recorded (babeltrace2 net://HOST:5344/host/NAME/
+SESSION). If the relay goes away, lttd-xen redials for --relay-retry
+(meanwhile the rings fill and the hypervisor discards, and counts), then
+goes on in a new trace directory on the relay, or fails (exit 1).
+
 Exit codes: 0 done, 1 error, 2 usage, 3 trace incomplete (the trace is gone).
 
 Examples:
    lttd-xen --output /tmp/trace
    lttd-xen --output /tmp/trace --resume     # after lttd-xen was killed
    lttd-xen --output /tmp/trace --resume --force   # ... and move aside what is not this trace's
-   babeltrace2 /tmp/trace`,
+   babeltrace2 /tmp/trace
+   lttd-xen --url net://localhost --session xen1 --live-timer 1s   # to lttng-relayd
+   babeltrace2 net://localhost/host/$(hostname)/xen1               # ... read live`,
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "trace directory to write (created if missing)"},
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "trace directory to write (created if missing)"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the trace files of a non-empty --output directory; with --resume, move aside the stream files that are not this trace's"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the trace already in --output (after lttd-xen died)"},
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
-		},
+		}, relayFlags...),
 		Action: run,
 	}
 }
@@ -85,13 +95,16 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	dir, relay, err := destination(c)
+	if err != nil {
+		return err
+	}
 	conn, err := cmdline.DialDom0(c)
 	if err != nil {
 		return err
 	}
-	out := c.String("output")
 	cons, err := consumer.Open(conn, consumer.Config{
-		Output: out, Force: c.Bool("force"), Resume: c.Bool("resume"), Logger: log,
+		Output: dir, Relay: relay, Force: c.Bool("force"), Resume: c.Bool("resume"), Logger: log,
 		Dom0Socket: dom0Socket, OnPackets: view.OnPackets,
 	})
 	if err != nil {
@@ -110,6 +123,7 @@ func run(c *cli.Context) error {
 		case <-done:
 		}
 	})
+	out := cons.Where()
 	log.Info("consuming", "output", out)
 	view.Start(log)
 	runErr := cons.Run()
