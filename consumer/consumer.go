@@ -30,7 +30,11 @@ type Config struct {
 	// for it to come back there (inotify on its directory) and re-attaches.
 	// Empty: a hang-up ends the run with [ErrTraceGone].
 	Dom0Socket string
-	Logger     *slog.Logger
+	// Redial dials dom0 again after it restarted, with the checks of the
+	// first dial (the run directory's trust); nil: wire.Dial(Dom0Socket).
+	// An error wrapping rundir.ErrUntrusted ends the wait.
+	Redial func() (*wire.Conn, error)
+	Logger *slog.Logger
 	// OnPackets, if set, is called after each batch of packets is written
 	// (from the consumer's goroutine) with the running totals.
 	OnPackets func(Stats)

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/rundir"
 	"github.com/lttng-xen/lttng-xen/internal/sockwait"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
@@ -39,7 +40,10 @@ func (c *Consumer) reattach() error {
 	c.log.Warn("dom0 closed the connection; waiting for it to come back (the mapping is kept)", "socket", path)
 	logf := func(err error) { c.log.Debug("re-attach: not yet", "err", err) }
 	return sockwait.Retry(path, c.poll, logf, func() sockwait.Result {
-		conn, err := wire.Dial(path, 2*time.Second)
+		conn, err := c.redial(path)
+		if errors.Is(err, rundir.ErrUntrusted) {
+			return sockwait.Done(err)
+		}
 		if err != nil {
 			return sockwait.Absent(err)
 		}
@@ -57,6 +61,14 @@ func (c *Consumer) reattach() error {
 		// no inotify event may follow, so retry after a back-off.
 		return sockwait.Refused(err)
 	})
+}
+
+// redial dials dom0 at path again (Config.Redial, if set).
+func (c *Consumer) redial(path string) (*wire.Conn, error) {
+	if c.cfg.Redial != nil {
+		return c.cfg.Redial()
+	}
+	return wire.Dial(path, 2*time.Second)
 }
 
 // attach maps the trace through a new connection to dom0 and checks it

@@ -281,11 +281,13 @@ func keepAside(sf *streamFile, off int64) error {
 // consumer skip or repeat packets. The hypervisor's validated counts are
 // its status's per_cpu packets_consumed.
 func (c *Consumer) trustedConsumed(uuid [16]byte) error {
-	rep, _, err := c.conn.Call(&wire.Request{Op: wire.OpStatus})
+	st, err := wire.WholeStatus(func(r *wire.Request) (*wire.Reply, error) {
+		rep, _, err := c.conn.Call(r)
+		return rep, err
+	})
 	if err != nil {
 		return fmt.Errorf("resume: status: %w", err)
 	}
-	st := rep.Status
 	if st == nil || st.UUID != record.FormatUUID(uuid) {
 		return fmt.Errorf("resume: the trace changed while mapping it: %w", ErrTraceGone)
 	}

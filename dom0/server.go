@@ -36,7 +36,7 @@ func (d *Dom0) serve(c *client) {
 	c.uid, c.gid = uid, gid
 	if err != nil {
 		d.log.Warn("tool connection refused", "err", err)
-		c.conn.ReplyError(err)
+		wire.Refuse(c.conn, err)
 		return
 	}
 	for {

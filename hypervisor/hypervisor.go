@@ -456,7 +456,7 @@ func (h *Hypervisor) Status() wire.Status {
 	st.ConsumerQueuedBytes = (st.PacketsDelivered - st.PacketsConsumed) * t.cfg.Geometry.SubbufSize
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
-	st.EnabledEvents = h.enabledNamesLocked(t)
+	st.EnabledEvents, st.EnabledCount = h.enabledNamesLocked(t)
 	t.sessionStatus(&st)
 	return st
 }

@@ -296,7 +296,7 @@ func TestFilterAndEmit(t *testing.T) {
 		t.Errorf("glob matching nothing: %v", err)
 	}
 	fields := map[string]string{"a": "7", "b": "-9", "msg": "hello"}
-	if err := h.Emit(1, "probe", fields); !errors.Is(err, ErrBadState) {
+	if err := h.Emit(1, "probe", fields); !errors.Is(err, wire.ErrEventDisabled) {
 		t.Errorf("emit of a disabled event: %v", err)
 	}
 	if err := h.SetEvents(true, []string{"probe"}); err != nil {

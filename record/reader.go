@@ -276,6 +276,11 @@ func (r *Reader) openPacket() error {
 	case !whole && r.mode == Strict:
 		return r.fail(off+OffPacketSize, ErrTruncated, "packet_size %d bytes but only %d bytes left in the file", info.PacketBytes(), r.size-off)
 	}
+	if r.mode == Salvage {
+		if whole, err = r.plausible(off, &info); err != nil {
+			return err
+		}
+	}
 	n := int(info.ContentBytes())
 	r.cut = !whole && int64(n) > r.size-off
 	if r.cut { // Salvage: decode the records the file holds

@@ -18,8 +18,10 @@ type Op string
 
 // Ops common to both protocols.
 const (
-	// OpStatus asks for the trace's [Status]. No arguments. Reply: Status (State is
-	// [StateNone] when there is no trace).
+	// OpStatus asks for the trace's [Status]. Arguments: optional Status (none: the first
+	// page of the per-pCPU list). Reply: Status (State is [StateNone] when there is no
+	// trace), its PerCPU list from Status.CPUFrom as far as fits a message, and NextCPU
+	// when the list goes on ([WholeStatus] fetches it all).
 	OpStatus Op = "status"
 	// OpMap maps the trace's shared memory. Arguments: Map, optional (nil: the consumer
 	// role). Reply: MapID (non-zero) and three descriptors, in this order: the control memfd
@@ -45,7 +47,10 @@ const (
 	// OpEventAdd registers an event type at run time. Arguments: EventAdd. Reply: Events
 	// holding the new event.
 	OpEventAdd Op = "event_add"
-	// OpEventList lists the event types. No arguments. Reply: Events.
+	// OpEventList lists the event types, by id, a page at a time (a page fits a message
+	// whatever the names and fields). Arguments: optional EventList (none: from id 0).
+	// Reply: Events, and NextEvent: 0 when the list is complete, else the id to ask for
+	// next (EventList.From).
 	OpEventList Op = "event_list"
 	// OpEmit makes a pCPU write one event. Arguments: Emit.
 	OpEmit Op = "emit"
@@ -99,6 +104,10 @@ type Request struct {
 	Emit     *EmitArgs     `json:"emit,omitempty"`      // emit
 	Events   *EventsArgs   `json:"events,omitempty"`    // enable_event, disable_event
 	CPU      *CPUArgs      `json:"cpu,omitempty"`       // cpu_online, cpu_offline
+	// EventList is event_list's, optional.
+	EventList *EventListArgs `json:"event_list,omitempty"`
+	// Status is status's, optional.
+	Status *StatusArgs `json:"status,omitempty"`
 }
 
 // CreateArgs are the arguments of trace_create (and of the tools' create). Only structural
@@ -178,6 +187,16 @@ type EventsArgs struct {
 	Globs []string `json:"globs"` // [path.Match] syntax, at least one
 }
 
+// StatusArgs are the optional arguments of status.
+type StatusArgs struct {
+	CPUFrom int `json:"cpu_from"` // the first pCPU of the page of Status.PerCPU
+}
+
+// EventListArgs are the optional arguments of event_list.
+type EventListArgs struct {
+	From uint32 `json:"from"` // the first event id of the page
+}
+
 // CPUArgs are the arguments of cpu_online and cpu_offline.
 type CPUArgs struct {
 	CPU int `json:"cpu"`
@@ -198,6 +217,8 @@ type Reply struct {
 	// Summary is set by the tools' destroy of a session with a consumer: the consumer's
 	// closing line (packets and bytes written, events lost).
 	Summary string `json:"summary,omitempty"`
+	// NextEvent is set by event_list when the list goes on: the id to ask for next.
+	NextEvent uint32 `json:"next_event,omitempty"`
 }
 
 // Status describes the trace and its channel.
@@ -220,10 +241,13 @@ type Status struct {
 	Readers          int           `json:"readers"`  // registered pollers (dom0)
 	MetadataVersion  uint64        `json:"metadata_version"`
 	UUID             string        `json:"uuid"`
-	EnabledEvents    []string      `json:"enabled_events"`
-	Name             string        `json:"name"`                    // the session's name
-	WorkloadCPUs     []int         `json:"workload_cpus,omitempty"` // the workload's pCPUs; empty: all
-	Output           string        `json:"output,omitempty"`        // the session consumer's directory (dom0)
+	// EnabledEvents names the enabled event types, in id order, as many as fit
+	// [MaxStatusNames] bytes of names: the first EnabledEvents of EnabledCount.
+	EnabledEvents []string `json:"enabled_events"`
+	EnabledCount  int      `json:"enabled_count"`
+	Name          string   `json:"name"`                    // the session's name
+	WorkloadCPUs  []int    `json:"workload_cpus,omitempty"` // the workload's pCPUs; empty: all
+	Output        string   `json:"output,omitempty"`        // the session consumer's directory (dom0)
 	// Clock is the trace clock: "monotonic" or "tsc" (the hypervisor's choice, see --clock).
 	Clock string `json:"clock,omitempty"`
 	// ConsumerPID is the process holding the consumer role, 0 if none.
@@ -234,8 +258,12 @@ type Status struct {
 	// sub-buffers. ConsumerQueuedBytes is delivered but not yet released.
 	ConsumerSentBytes   uint64 `json:"consumer_sent_bytes"`
 	ConsumerQueuedBytes uint64 `json:"consumer_queued_bytes"`
-	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists.
+	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists, a page at a
+	// time: the entries from Status.CPUFrom (0 without arguments) that fit one message.
 	PerCPU []CPUStatus `json:"per_cpu,omitempty"`
+	// NextCPU is set when PerCPU goes on: the pCPU to ask for next (Status.CPUFrom).
+	// [WholeStatus] fetches every page.
+	NextCPU int `json:"next_cpu,omitempty"`
 }
 
 // CPUStatus is one pCPU's ring and stream.
@@ -247,6 +275,10 @@ type CPUStatus struct {
 	PacketsDelivered uint64 `json:"packets_delivered"`
 	PacketsConsumed  uint64 `json:"packets_consumed"`
 }
+
+// MaxStatusNames bounds the bytes of names in [Status.EnabledEvents], so that a status reply
+// fits a message whatever the event types (the whole list: event_list).
+const MaxStatusNames = 16 << 10
 
 // EventInfo describes an event type.
 type EventInfo struct {
@@ -266,14 +298,16 @@ type FieldInfo struct {
 type argKind string
 
 const (
-	argNone     argKind = ""
-	argCreate   argKind = "create"
-	argMap      argKind = "map"
-	argUnmap    argKind = "unmap"
-	argEventAdd argKind = "event_add"
-	argEmit     argKind = "emit"
-	argEvents   argKind = "events"
-	argCPU      argKind = "cpu"
+	argNone      argKind = ""
+	argCreate    argKind = "create"
+	argMap       argKind = "map"
+	argUnmap     argKind = "unmap"
+	argEventAdd  argKind = "event_add"
+	argEmit      argKind = "emit"
+	argEvents    argKind = "events"
+	argCPU       argKind = "cpu"
+	argEventList argKind = "event_list"
+	argStatus    argKind = "status"
 )
 
 // opSpec is what the protocol fixes about one op.
@@ -298,13 +332,13 @@ var opSpecs = map[Op]opSpec{
 	OpDestroy: {},
 	OpPoll:    {replyFDs: []string{"wakeup"}},
 
-	OpStatus:   {reply: checkStatusReply},
+	OpStatus:   {args: argStatus, optional: true, reply: checkStatusReply},
 	OpMap:      {args: argMap, optional: true, replyFDs: []string{"control", "consumer", "buffer"}, reply: checkMapReply},
 	OpUnmap:    {args: argUnmap},
 	OpMetadata: {replyFDs: []string{"metadata"}},
 
 	OpEventAdd:     {args: argEventAdd},
-	OpEventList:    {},
+	OpEventList:    {args: argEventList, optional: true},
 	OpEmit:         {args: argEmit},
 	OpEnableEvent:  {args: argEvents},
 	OpDisableEvent: {args: argEvents},
@@ -335,6 +369,12 @@ func (r Request) present() []argKind {
 	}
 	if r.CPU != nil {
 		k = append(k, argCPU)
+	}
+	if r.EventList != nil {
+		k = append(k, argEventList)
+	}
+	if r.Status != nil {
+		k = append(k, argStatus)
 	}
 	return k
 }
@@ -403,6 +443,10 @@ func (r Request) checkArgs(k argKind) error {
 	case argCPU:
 		if r.CPU.CPU < 0 {
 			return fmt.Errorf("cpu %d is negative", r.CPU.CPU)
+		}
+	case argStatus:
+		if r.Status.CPUFrom < 0 {
+			return fmt.Errorf("cpu_from %d is negative", r.Status.CPUFrom)
 		}
 	}
 	return nil
@@ -573,4 +617,29 @@ func (p *Protocol) Validate(r *Request) error {
 		return fmt.Errorf("op %q is not a %s op: %w", r.Op, p.name, ErrUnknownOp)
 	}
 	return r.Validate()
+}
+
+// WholeStatus fetches the status with every page of its per-pCPU list through call (which
+// sends one request and returns its reply, as [Conn.Call] does): the first reply, then one
+// request per further page (Status.CPUFrom = NextCPU), the entries appended in order.
+func WholeStatus(call func(*Request) (*Reply, error)) (*Status, error) {
+	rep, err := call(&Request{Op: OpStatus})
+	if err != nil {
+		return nil, err
+	}
+	st := rep.Status
+	for st.NextCPU != 0 {
+		from := st.NextCPU
+		rep, err := call(&Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: from}})
+		if err != nil {
+			return nil, err
+		}
+		page := rep.Status
+		if page.NextCPU != 0 && page.NextCPU <= from || len(page.PerCPU) == 0 && page.NextCPU != 0 {
+			return nil, fmt.Errorf("status: the page from pCPU %d names %d as the next: %w", from, page.NextCPU, ErrMalformed)
+		}
+		st.PerCPU = append(st.PerCPU, page.PerCPU...)
+		st.NextCPU = page.NextCPU
+	}
+	return st, nil
 }

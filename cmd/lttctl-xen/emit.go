@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -92,19 +91,11 @@ func emitArgs(c *cli.Context) (*wire.EmitArgs, error) {
 }
 
 // checkName checks an event name, or a field name when field is true, with the record
-// package's rules ([record.NewEvent]), so that a name no event can have is reported here
-// with the rule it breaks.
+// package's name rule, so that a name no event can have is reported here with the rule it
+// breaks.
 func checkName(name string, field bool) error {
-	var err error
 	if field {
-		_, err = record.NewEvent(0, "e", []record.Field{{Name: name, Type: record.U8}})
-	} else {
-		_, err = record.NewEvent(0, name, nil)
+		return record.CheckFieldName(name)
 	}
-	if err == nil {
-		return nil
-	}
-	// Keep the rule, not the wrapping: "event e: bad event declaration: field name ...".
-	msg := strings.TrimPrefix(err.Error(), "event e: ")
-	return errors.New(strings.TrimPrefix(msg, record.ErrBadDecl.Error()+": "))
+	return record.CheckEventName(name)
 }

@@ -103,6 +103,7 @@ EXAMPLES:
 		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
 			cmdline.RunDirFlag,
+			cmdline.InsecureRunDirFlag,
 			cmdline.LogLevelFlag,
 			&cli.DurationFlag{
 				Name:  "timeout",

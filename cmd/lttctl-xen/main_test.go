@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +156,20 @@ func TestHangUp(t *testing.T) {
 	for _, cmd := range commands {
 		t.Run(strings.Join(cmd.args, " "), func(t *testing.T) {
 			d.run(t, cmd.args...).wantFail(t, cmdline.ExitError, name+": "+cmd.prefix+"dom0 closed the connection")
+		})
+	}
+}
+
+// TestDenied: a refusal of our uid is printed with its fix: --allow-uid, and
+// the modes that keep other uids from the run directory and dom0.sock.
+func TestDenied(t *testing.T) {
+	msg := "uid 4242 is not allowed (this daemon serves root, its own uid 0 and its --allow-uid list): permission denied"
+	d := startFakeDom0(t, fail(msg, wire.ErrDenied))
+	uid := strconv.Itoa(os.Geteuid())
+	for _, cmd := range commands {
+		t.Run(strings.Join(cmd.args, " "), func(t *testing.T) {
+			d.run(t, cmd.args...).wantFail(t, cmdline.ExitError, name+": "+cmd.prefix+msg,
+				"--allow-uid "+uid, "chmod 0711 "+d.dir, "chmod 0666 "+filepath.Join(d.dir, "dom0.sock"))
 		})
 	}
 }

@@ -99,13 +99,9 @@ func (t *tool) status(c *cli.Context) error {
 	return write(t.stdout, r)
 }
 
-// status fetches the trace's status.
+// status fetches the trace's status, with every page of its per-pCPU list.
 func (s *session) status() (*wire.Status, error) {
-	rep, err := s.call(&wire.Request{Op: wire.OpStatus})
-	if err != nil {
-		return nil, err
-	}
-	return rep.Status, nil // wire checks that a status reply has one
+	return wire.WholeStatus(s.call) // wire checks that a status reply has one
 }
 
 // report fetches the status and, when withEvents is set and there is a trace, the number
@@ -177,7 +173,7 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if len(st.WorkloadCPUs) > 0 {
 		row("workload cpus", "%s", ranges(st.WorkloadCPUs))
 	}
-	row("events", "%s", enabled(st.EnabledEvents, r.events))
+	row("events", "%s", enabled(st.EnabledEvents, st.EnabledCount, r.events))
 	row("events written", "%d", st.EventsWritten)
 	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)
 	row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
@@ -253,18 +249,25 @@ func ranges(ids []int) string {
 	return b.String()
 }
 
-// enabled describes the enabled events out of total event types (-1: unknown): "all 12
-// enabled", "2 of 12 enabled: sched_switch, irq_entry", "none of 12 enabled".
-func enabled(names []string, total int) string {
+// enabled describes the enabled events (count of them, names the first ones; an older
+// hypervisor sends no count) out of total event types (-1: unknown): "all 12 enabled",
+// "2 of 12 enabled: sched_switch, irq_entry", "none of 12 enabled", "900 of 4000 enabled:
+// a, b, ... and 880 more (lttctl-xen event list)".
+func enabled(names []string, count, total int) string {
+	count = max(count, len(names))
+	list := strings.Join(names, ", ")
+	if more := count - len(names); more > 0 {
+		list += fmt.Sprintf(" and %d more (lttctl-xen event list)", more)
+	}
 	switch {
-	case total < 0 && len(names) == 0:
+	case total < 0 && count == 0:
 		return "none enabled"
 	case total < 0:
-		return fmt.Sprintf("%d enabled: %s", len(names), strings.Join(names, ", "))
-	case len(names) == 0:
+		return fmt.Sprintf("%d enabled: %s", count, list)
+	case count == 0:
 		return fmt.Sprintf("none of %d enabled", total)
-	case len(names) >= total:
-		return fmt.Sprintf("all %d enabled", len(names))
+	case count >= total:
+		return fmt.Sprintf("all %d enabled", count)
 	}
-	return fmt.Sprintf("%d of %d enabled: %s", len(names), total, strings.Join(names, ", "))
+	return fmt.Sprintf("%d of %d enabled: %s", count, total, list)
 }

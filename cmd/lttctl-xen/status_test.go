@@ -105,6 +105,10 @@ func TestStatusEvents(t *testing.T) {
 	}{
 		{"some", started, listOf(eventTypes), "2 of 5 enabled: sched_switch, irq_entry", ""},
 		{"all", all, listOf(eventTypes), "all 5 enabled", ""},
+		{"names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 2}, listOf(eventTypes),
+			"2 of 5 enabled: sched_switch and 1 more (lttctl-xen event list)", ""},
+		{"all, names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 5}, listOf(eventTypes),
+			"all 5 enabled", ""},
 		{"none", wire.Status{State: wire.StateCreated, EnabledEvents: []string{}}, listOf(eventTypes), "none of 5 enabled", ""},
 		{"unsupported", started, fail("event_list: op not supported", wire.ErrUnsupported), "2 enabled: sched_switch, irq_entry", ""},
 		{"unknown op", all, fail(`op "event_list" is not a tools op`, wire.ErrUnknownOp), "5 enabled: sched_switch, irq_entry, printk, net_rx, heartbeat", ""},
@@ -222,4 +226,33 @@ func TestRanges(t *testing.T) {
 			t.Errorf("ranges(%v) = %q, want %q", tc.ids, got, tc.want)
 		}
 	}
+}
+
+// TestStatusPerCPUPaged: a per-pCPU list that comes in pages is fetched whole
+// (one status request per page) and printed as if it came at once.
+func TestStatusPerCPUPaged(t *testing.T) {
+	whole := startFakeDom0(t, statusOf(t, started))
+	want := whole.run(t, "status", "--json")
+	d := startFakeDom0(t, byOp(t, map[wire.Op]handler{
+		wire.OpStatus: func(req *wire.Request) (*wire.Reply, error) {
+			st := started
+			from := 0
+			if req.Status != nil {
+				from = req.Status.CPUFrom
+			}
+			st.PerCPU = started.PerCPU[from:min(from+3, len(started.PerCPU))]
+			if from+3 < len(started.PerCPU) {
+				st.NextCPU = from + 3
+			}
+			return &wire.Reply{Status: &st}, nil
+		},
+		wire.OpEventList: listOf(eventTypes),
+	}))
+	got := d.run(t, "status", "--json")
+	if got.code != 0 || got.stdout != want.stdout {
+		t.Errorf("paged status:\n%s\nwant:\n%s", got.stdout, want.stdout)
+	}
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 3}},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 6}})
 }

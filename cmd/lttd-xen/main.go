@@ -17,6 +17,7 @@ import (
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 	"github.com/lttng-xen/lttng-xen/internal/rundir"
 	"github.com/lttng-xen/lttng-xen/internal/size"
+	"github.com/lttng-xen/lttng-xen/wire"
 )
 
 // exitIncomplete: the trace went away before it was destroyed.
@@ -86,6 +87,7 @@ Examples:
 			// it to the consumer it starts for a session.
 			&cli.IntFlag{Name: "ready-fd", Value: -1, Hidden: true},
 			cmdline.RunDirFlag,
+			cmdline.InsecureRunDirFlag,
 			cmdline.LogLevelFlag,
 		}, relayFlags...),
 		Action: run,
@@ -117,6 +119,7 @@ func run(c *cli.Context) error {
 	cons, err := consumer.Open(conn, consumer.Config{
 		Output: dir, Relay: relay, Force: c.Bool("force"), Resume: c.Bool("resume"), Logger: log,
 		Dom0Socket: dom0Socket, OnPackets: view.OnPackets,
+		Redial: func() (*wire.Conn, error) { return cmdline.DialDom0(c) },
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,13 @@ var RunDirFlag = &cli.StringFlag{
 	Usage: "directory of the daemons' sockets (default: $" + rundir.EnvVar + ", else $XDG_RUNTIME_DIR/lttng-xen, else /tmp/lttng-xen-$UID)",
 }
 
+// InsecureRunDirFlag is --insecure-run-dir, for the clients (lttctl-xen,
+// lttd-xen): use a run directory or socket that [rundir.Trusted] refuses.
+var InsecureRunDirFlag = &cli.BoolFlag{
+	Name:  "insecure-run-dir",
+	Usage: "connect even if the run directory or dom0.sock is owned by another user or writable by others",
+}
+
 // LogLevelFlag is --log-level.
 var LogLevelFlag = &cli.StringFlag{
 	Name:  "log-level",
