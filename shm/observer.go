@@ -1,0 +1,125 @@
+package shm
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// Observer reads a channel without consuming it: it copies the delivered
+// packets of each ring out of a read-only mapping while writers may keep
+// running (a flight-recorder snapshot). It writes nothing shared, so any
+// number of observers may read a trace next to its one consumer.
+//
+// Copying is a seqlock over each slot's delivered word in the control
+// region: load the word, copy the slot, load the word again, and keep the
+// copy only if the word did not change. A writer claims a slot (changes
+// the word) before the head CAS that lets anyone write into it (see
+// [Ring.claimSlot]), so an unchanged word proves no byte of the copy came
+// from a newer packet.
+type Observer struct {
+	ctrl *Control
+	buf  []byte
+	g    Geometry
+}
+
+// NewObserver validates ctrl (a control region) and checks that buf is
+// the buffer it describes. Neither is written.
+func NewObserver(ctrl, buf []byte) (*Observer, error) {
+	c, err := OpenControl(ctrl)
+	if err != nil {
+		return nil, fmt.Errorf("control region: %w", err)
+	}
+	info := c.Info()
+	if uint64(len(buf)) != uint64(info.CPUs)*info.Geometry.Total() {
+		return nil, fmt.Errorf("%w: buffer is %d bytes, control region says %d pCPUs of %v", ErrTooSmall, len(buf), info.CPUs, info.Geometry)
+	}
+	return &Observer{ctrl: c, buf: buf, g: info.Geometry}, nil
+}
+
+// Control returns the control region view.
+func (o *Observer) Control() *Control { return o.ctrl }
+
+// CopiedPacket is one packet copied out of a ring.
+type CopiedPacket struct {
+	Seq  uint64 // the packet's sequence number in its ring
+	Data []byte // the whole sub-buffer (a private copy)
+}
+
+// readFence orders the slot copy's loads before the re-check's load. On
+// amd64 loads are not reordered with older loads, and the Go compiler does
+// not move memory accesses across an atomic operation, so this is a
+// compiler barrier only; on weaker CPUs (arm64) an acquire load alone lets
+// an older plain load complete after it, and this read-modify-write (which
+// Go implements with acquire-release semantics) keeps the copy before the
+// re-check.
+var readFence atomic.Uint64
+
+// Copy copies every packet of pCPU cpu's ring that is delivered and stays
+// intact while copied, in sequence order (oldest first). Packets that a
+// writer reclaimed during the copy are left out: their sequence numbers are
+// missing from the result, as they are from the ring. Copy allocates one
+// sub-buffer per packet kept.
+func (o *Observer) Copy(cpu int) []CopiedPacket {
+	cc := o.ctrl.CPU(cpu)
+	n, sb := o.g.NumSubbuf, o.g.SubbufSize
+	ring := o.buf[uint64(cpu)*o.g.Total() : uint64(cpu+1)*o.g.Total()]
+	seen := make([]uint64, n)
+	var out []CopiedPacket
+	for i := range n {
+		// Ordering: this atomic load happens before the copy's loads
+		// (acquire). If it shows seq+1, the deliverer's stores of every byte
+		// of packet seq happen before it (publishSlot stores it last).
+		d := cc.SlotDelivered(i)
+		if d == 0 || d&slotClaimed != 0 || (d-1)&(n-1) != i {
+			continue
+		}
+		seen[i] = d
+		out = append(out, CopiedPacket{Seq: d - 1, Data: slices.Clone(ring[i*sb : (i+1)*sb])})
+	}
+	readFence.Add(0)
+	// Ordering: a writer claims slot i (its word leaves seq+1) before any
+	// byte of the next packet is written there; if one of the copy's loads
+	// saw such a byte, this load sees the claim (or a later delivery).
+	kept := out[:0]
+	for _, p := range out {
+		i := p.Seq & (n - 1)
+		if cc.SlotDelivered(i) == seen[i] {
+			kept = append(kept, p)
+		}
+	}
+	slices.SortFunc(kept, func(a, b CopiedPacket) int { return compareU64(a.Seq, b.Seq) })
+	return kept
+}
+
+// OpenPacket describes pCPU cpu's open packet as the control region last
+// published it: its sequence number and the write offset inside it as of
+// its opening (the end of its first record). ok is false when the ring has
+// no open packet (never written, or closed by a flush). The open packet is
+// being written while writers run; only a caller that knows the writers are
+// gone (the producer died) may read it, with a decoder that stops at the
+// first incomplete record.
+func (o *Observer) OpenPacket(cpu int) (seq, firstEnd uint64, pkt []byte, ok bool) {
+	cc := o.ctrl.CPU(cpu)
+	w := cc.WriteOffset()
+	sb, n := o.g.SubbufSize, o.g.NumSubbuf
+	if w&(sb-1) == 0 {
+		return 0, 0, nil, false
+	}
+	seq = w / sb
+	if cc.SlotDelivered(seq&(n-1)) == seq+1 {
+		return 0, 0, nil, false // delivered: Copy has it
+	}
+	b := uint64(cpu)*o.g.Total() + (seq&(n-1))*sb
+	return seq, w & (sb - 1), o.buf[b : b+sb : b+sb], true
+}
+
+func compareU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,267 @@
+package shm
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// sharedBytes returns n bytes of MAP_SHARED anonymous memory, as a mapped
+// memfd is: memory outside the Go heap. The overwrite tests copy slots
+// while writers rewrite them, a seqlock whose racy reads are by design
+// (the copy is discarded when the slot's word changed); the race detector
+// does not watch memory it did not allocate, so it checks the atomics and
+// leaves those reads alone, as it does in the real deployment.
+func sharedBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(b) })
+	return b
+}
+
+// newOverwriteChannel returns a one-pCPU overwrite-mode channel on shared
+// memory and an observer of it (no consumer ever releases a packet).
+func newOverwriteChannel(t testing.TB, g Geometry) (*Ring, *Observer) {
+	t.Helper()
+	ctrl := sharedBytes(t, ControlSize(1, g.NumSubbuf, 4096))
+	cons := sharedBytes(t, ConsumerSize(1, 4096))
+	buf := sharedBytes(t, int(g.Total()))
+	cfg := testConfig(g, &testClock{}, nil)
+	cfg.Mode = ModeOverwrite
+	ch, err := NewChannel(ctrl, cons, buf, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := NewObserver(ctrl, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch.Ring(0), obs
+}
+
+// checkCopied parses copied packets and checks what a snapshot promises:
+// strictly increasing sequence numbers, every packet whole (no torn record),
+// timestamps non-decreasing across packets. It returns the records.
+func checkCopied(t *testing.T, pkts []CopiedPacket) []testRecord {
+	t.Helper()
+	var recs []testRecord
+	var lastSeq, lastTS uint64
+	for i, p := range pkts {
+		tp, err := parsePacket(p.Data)
+		if err != nil {
+			t.Fatalf("copied packet %d: %v", p.Seq, err)
+		}
+		if tp.seq != p.Seq {
+			t.Fatalf("slot says packet %d, its header says %d", p.Seq, tp.seq)
+		}
+		if i > 0 && (p.Seq <= lastSeq || tp.tsBegin < lastTS) {
+			t.Fatalf("packet %d (ts %d) after packet %d (ts %d)", p.Seq, tp.tsBegin, lastSeq, lastTS)
+		}
+		lastSeq, lastTS = p.Seq, tp.tsEnd
+		recs = append(recs, tp.records...)
+	}
+	return recs
+}
+
+// TestOverwriteReclaims: with no consumer, a writer never drops for lack
+// of room; it reclaims the oldest delivered packet and counts it, and the
+// observer copies the newest packets, whole and in order.
+func TestOverwriteReclaims(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, obs := newOverwriteChannel(t, g)
+	const records = 5000
+	for i := range uint64(records) {
+		if err := writeRecord(ring, 0, i); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	st := ring.Stats()
+	if st.LostFull != 0 {
+		t.Fatalf("overwrite mode lost %d records", st.LostFull)
+	}
+	open := ring.head.off() >> ring.sbShift
+	// Every packet before the open one was delivered; all but the last
+	// n-1 of them (the open packet took the n-th slot) were reclaimed.
+	if want := open - (g.NumSubbuf - 1); st.Overwritten != want {
+		t.Errorf("overwritten = %d, want %d (open packet %d)", st.Overwritten, want, open)
+	}
+	if got := ring.Control().Overwritten(); got != st.Overwritten {
+		t.Errorf("control region publishes %d overwritten, ring counts %d", got, st.Overwritten)
+	}
+	pkts := obs.Copy(0)
+	if len(pkts) != int(g.NumSubbuf-1) || pkts[len(pkts)-1].Seq != open-1 {
+		t.Fatalf("copied %d packets ending at %v, want the %d before open packet %d", len(pkts), pkts[len(pkts)-1].Seq, g.NumSubbuf-1, open)
+	}
+	recs := checkCopied(t, pkts)
+	for i := 1; i < len(recs); i++ {
+		if recs[i].counter != recs[i-1].counter+1 {
+			t.Fatalf("records %d then %d: a gap inside the copied packets", recs[i-1].counter, recs[i].counter)
+		}
+	}
+	// After the final flush the open packet is delivered too, and the
+	// last record written is the last record copied.
+	ring.Flush(true)
+	recs = checkCopied(t, obs.Copy(0))
+	if last := recs[len(recs)-1].counter; last != records-1 {
+		t.Errorf("after flush the newest copied record is #%d, want #%d", last, records-1)
+	}
+}
+
+// TestOverwriteSparesUndelivered: a slot whose packet is not delivered
+// (a writer still holds a reservation in it) is never reclaimed: records
+// that need it are dropped and counted, as in LTTng, and once the slow
+// writer commits, reclaiming resumes.
+func TestOverwriteSparesUndelivered(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, obs := newOverwriteChannel(t, g)
+	held, err := ring.Reserve(recSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	le.PutUint64(held.Buf[0:], held.TS)
+	le.PutUint32(held.Buf[8:], 1)
+	le.PutUint32(held.Buf[12:], uint32(recSize(0)))
+	le.PutUint64(held.Buf[16:], 0)
+	var dropped uint64
+	for i := range uint64(2000) {
+		switch err := writeRecord(ring, 0, i+1); {
+		case errors.Is(err, ErrFull):
+			dropped++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("no record dropped while packet 0 was held: its slot was reclaimed")
+	}
+	st := ring.Stats()
+	if st.LostFull != dropped {
+		t.Errorf("lost_full = %d, %d records were refused", st.LostFull, dropped)
+	}
+	if st.Overwritten != 0 {
+		t.Errorf("overwritten = %d while the first lap's packet 0 was never delivered", st.Overwritten)
+	}
+	for _, p := range obs.Copy(0) {
+		if p.Seq == 0 {
+			t.Error("observer copied undelivered packet 0")
+		}
+	}
+	ring.Commit(&held)
+	if err := writeRecord(ring, 0, 5000); err != nil {
+		t.Fatalf("after the slow writer committed: %v", err)
+	}
+	if ring.Stats().Overwritten != 1 {
+		t.Errorf("overwritten = %d after the held packet was delivered, want 1", ring.Stats().Overwritten)
+	}
+	pkts := obs.Copy(0)
+	tp, err := parsePacket(pkts[len(pkts)-1].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp.discarded != dropped {
+		t.Errorf("newest packet's events_discarded = %d, want %d", tp.discarded, dropped)
+	}
+}
+
+// TestOverwriteConcurrentSnapshot: writers (batching, as the pCPUs do)
+// wrap a small ring many times while a snapshot copier runs; every copy
+// holds only whole packets in order, and each writer's records appear in
+// the order written.
+func TestOverwriteConcurrentSnapshot(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, obs := newOverwriteChannel(t, g)
+	writers := runtime.GOMAXPROCS(0) + 1
+	const perWriter = 40000
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	var lost atomic.Uint64
+	for id := range writers {
+		wg.Go(func() {
+			w := ring.Writer()
+			for i := range uint64(perWriter) {
+				if err := writeRecordW(&w, uint32(id), i); errors.Is(err, ErrFull) {
+					lost.Add(1) // a slot still held by another writer's batch
+				} else if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%32 == 31 {
+					w.Flush()
+				}
+			}
+			w.Flush()
+		})
+	}
+	var snaps, copied, lastNewest int
+	snapDone := make(chan struct{})
+	go func() {
+		defer close(snapDone)
+		for !done.Load() {
+			pkts := obs.Copy(0)
+			recs := checkCopied(t, pkts)
+			last := map[uint32]uint64{}
+			for _, r := range recs {
+				if prev, ok := last[r.writer]; ok && r.counter <= prev {
+					t.Errorf("writer %d: record %d after %d", r.writer, r.counter, prev)
+					return
+				}
+				last[r.writer] = r.counter
+			}
+			if len(pkts) > 0 {
+				lastNewest = int(pkts[len(pkts)-1].Seq)
+			}
+			snaps++
+			copied += len(pkts)
+			runtime.Gosched()
+		}
+	}()
+	wg.Wait()
+	done.Store(true)
+	<-snapDone
+	st := ring.Stats()
+	if laps := st.Overwritten / g.NumSubbuf; laps < 20 {
+		t.Errorf("writers wrapped the ring %d times, the test wants many", laps)
+	}
+	if st.LostFull != lost.Load() {
+		t.Errorf("lost_full = %d, writers were refused %d times", st.LostFull, lost.Load())
+	}
+	t.Logf("%d snapshots, %d packets copied, newest %d, %d overwritten, %d lost", snaps, copied, lastNewest, st.Overwritten, st.LostFull)
+	if snaps == 0 || copied == 0 {
+		t.Fatal("the copier copied nothing")
+	}
+}
+
+// TestDiscardModeClaims: in discard mode too a reused slot is claimed
+// before it is rewritten, so a snapshot of a discard-mode trace (what is
+// delivered and not yet consumed) is safe while writers run.
+func TestDiscardModeClaims(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, cons := newTestChannel(t, g, nil)
+	for i := range uint64(1000) {
+		writeRecord(ring, 0, i)
+	}
+	// Release one packet: its slot is reused by the next packet switch and
+	// must be claimed before.
+	s := cons
+	if _, _, ok := s.Next(); !ok {
+		t.Fatal("packet 0 not delivered")
+	}
+	s.Release()
+	lostBefore := ring.Stats().LostFull
+	for i := uint64(1000); ring.Stats().LostFull == lostBefore; i++ {
+		writeRecord(ring, 0, i)
+	}
+	if v := ring.Control().SlotDelivered(0); v != slotClaimed|(g.NumSubbuf+1) {
+		t.Errorf("slot 0's word is %#x after packet %d was opened in it, want the claim %#x", v, g.NumSubbuf, slotClaimed|(g.NumSubbuf+1))
+	}
+	if ring.Stats().Overwritten != 0 {
+		t.Errorf("discard mode counted %d overwritten packets", ring.Stats().Overwritten)
+	}
+}
