@@ -436,6 +436,7 @@ func (h *Hypervisor) Status() wire.Status {
 		cs := wire.CPUStatus{
 			CPU: cpu, Online: p.online.Load(), EventsWritten: t.cpuWritten(cpu),
 			EventsLost: rs.LostFull + rs.LostTooBig, PacketsDelivered: rs.Delivered, PacketsConsumed: rs.Consumed,
+			Overwritten: rs.Overwritten,
 		}
 		st.PerCPU = append(st.PerCPU, cs)
 		st.EventsWritten += cs.EventsWritten

@@ -22,7 +22,7 @@ func (t *tool) createCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "create",
 		Usage:     "create the trace and its buffers",
-		UsageText: name + " [global options] create [--subbuf-size SIZE] [--num-subbuf N] [--mode discard] [--switch-timer DURATION] [--events GLOB,...]",
+		UsageText: name + " [global options] create [--subbuf-size SIZE] [--num-subbuf N] [--mode discard|overwrite | --overwrite] [--switch-timer DURATION] [--events GLOB,...]",
 		Description: `Creates the trace: a ring of N sub-buffers of SIZE bytes shared by the pCPUs,
 each sub-buffer one CTF packet. The trace starts in the "created" state; "start"
 starts tracing. There is one trace at a time: destroy the old one first.
@@ -30,14 +30,18 @@ starts tracing. There is one trace at a time: destroy the old one first.
 SIZE takes binary units: B, K or KiB, M or MiB, G or GiB (64KiB = 65536 bytes).
 Both SIZE and N are powers of two, SIZE at least 4KiB, N at least 2, and the
 whole buffer (N x SIZE) at most 4GiB. In discard mode, a record that finds the
-buffer full is dropped and counted. The switch timer closes the open sub-buffer
+buffer full is dropped and counted. In overwrite mode (--overwrite, the flight
+recorder) no consumer is needed: a pCPU whose ring is full reclaims its oldest
+delivered sub-buffer and counts it overwritten; "snapshot" copies the newest
+data. The switch timer closes the open sub-buffer
 periodically, so that a quiet trace still reaches the reader (0: never).
 
 EXAMPLES:
    lttctl-xen create
    lttctl-xen create --subbuf-size 1MiB --num-subbuf 4 --switch-timer 500ms
    lttctl-xen create --events 'sched_*,irq_*'
-   lttctl-xen create --events 'sched_*' --events page_fault`,
+   lttctl-xen create --events 'sched_*' --events page_fault
+   lttctl-xen create --overwrite --switch-timer 200ms`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{
 				Name:  "subbuf-size",
@@ -52,7 +56,11 @@ EXAMPLES:
 			&cli.StringFlag{
 				Name:  "mode",
 				Value: string(wire.ModeDiscard),
-				Usage: "buffer `MODE` when full: discard (drop new records, counting them)",
+				Usage: "buffer `MODE` when full: discard (drop new records, counting them) or overwrite (reclaim the oldest sub-buffer)",
+			},
+			&cli.BoolFlag{
+				Name:  "overwrite",
+				Usage: "flight recorder: the same as --mode overwrite",
 			},
 			&cli.DurationFlag{
 				Name:  "switch-timer",
@@ -110,8 +118,14 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 			num, raw, total, size.Format(shm.MaxTotalSize))
 	}
 	mode := wire.Mode(c.String("mode"))
-	if mode != wire.ModeDiscard {
-		return nil, cmdline.Usagef("--mode %q: the only mode is %q", mode, wire.ModeDiscard)
+	if c.Bool("overwrite") {
+		if c.IsSet("mode") && mode != wire.ModeOverwrite {
+			return nil, cmdline.Usagef("--overwrite and --mode %s contradict each other", mode)
+		}
+		mode = wire.ModeOverwrite
+	}
+	if err := mode.Validate(); err != nil {
+		return nil, cmdline.Usagef("--mode: %v", err)
 	}
 	timer := c.Duration("switch-timer")
 	if timer < 0 {

@@ -42,6 +42,16 @@ func TestCreate(t *testing.T) {
 				Events: []string{"sched_*", "irq_*", "page_fault"}},
 			"trace created: 8 sub-buffers of 64KiB (512KiB), mode discard\n",
 		},
+		{
+			[]string{"--overwrite"},
+			wire.CreateArgs{SubbufSize: 64 << 10, NumSubbuf: 8, Mode: wire.ModeOverwrite},
+			"trace created: 8 sub-buffers of 64KiB (512KiB), mode overwrite\n",
+		},
+		{
+			[]string{"--mode", "overwrite", "--overwrite"},
+			wire.CreateArgs{SubbufSize: 64 << 10, NumSubbuf: 8, Mode: wire.ModeOverwrite},
+			"trace created: 8 sub-buffers of 64KiB (512KiB), mode overwrite\n",
+		},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			d := startFakeDom0(t, ok)
@@ -74,7 +84,8 @@ func TestCreateUsage(t *testing.T) {
 		{[]string{"--subbuf-size", "1GiB", "--num-subbuf", "8"}, []string{"--num-subbuf 8", "--subbuf-size 1GiB", "8GiB", "at most 4GiB"}},
 		{[]string{"--subbuf-size", "4GiB", "--num-subbuf", "2"}, []string{"--num-subbuf 2", "--subbuf-size 4GiB", "at most 4GiB"}},
 		{[]string{"--subbuf-size", "8589934592G", "--num-subbuf", "4"}, []string{"--subbuf-size 8589934592G", "over 16EiB"}},
-		{[]string{"--mode", "overwrite"}, []string{"--mode", "overwrite", `only mode is "discard"`}},
+		{[]string{"--mode", "ring"}, []string{"--mode", `"ring"`, `"discard" or "overwrite"`}},
+		{[]string{"--mode", "discard", "--overwrite"}, []string{"--overwrite", "--mode discard", "contradict"}},
 		{[]string{"--switch-timer", "-1s"}, []string{"--switch-timer -1s", "negative"}},
 		{[]string{"--switch-timer", "often"}, []string{"--switch-timer", "often"}},
 		{[]string{"--events", "sched_["}, []string{"--events", "sched_[", "glob"}},
