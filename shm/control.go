@@ -325,7 +325,9 @@ func (c CPUControl) SlotDelivered(i uint64) uint64 {
 // consumed (overwrite mode).
 func (c CPUControl) Overwritten() uint64 { return word(c.b, cpuOverwritten).Load() }
 
-// SlotCommit is slot i's commit count at its last delivery.
+// SlotCommit is slot i's commit count at its last delivery, or, while the
+// slot's packet is open, as of a batching writer's last flush (a lower
+// bound of what is committed; see [Observer.OpenPacket]).
 func (c CPUControl) SlotCommit(i uint64) uint64 {
 	return word(c.b, cpuSlots+int(i)*slotStride+8).Load()
 }
@@ -339,6 +341,19 @@ func (c CPUControl) publishLost(full, big uint64) {
 }
 func (c CPUControl) publishBadConsumed(v uint64) { word(c.b, cpuBadConsumed).Store(v) }
 func (c CPUControl) publishOverwritten(v uint64) { word(c.b, cpuOverwritten).Store(v) }
+
+// raiseSlotCommit publishes v as slot i's commit count unless a larger one
+// (a later flush, or the delivery) is there already: flushes of several
+// writers may publish out of order, and the value must never go back.
+// Producer only.
+func (c CPUControl) raiseSlotCommit(i, v uint64) {
+	w := word(c.b, cpuSlots+int(i)*slotStride+8)
+	for cur := w.Load(); cur < v; cur = w.Load() {
+		if w.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
 
 // casSlot claims slot i (see [Ring.claimSlot]). Producer only.
 func (c CPUControl) casSlot(i, old, v uint64) bool {

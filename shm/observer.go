@@ -92,14 +92,19 @@ func (o *Observer) Copy(cpu int) []CopiedPacket {
 	return kept
 }
 
-// OpenPacket describes pCPU cpu's open packet as the control region last
-// published it: its sequence number and the write offset inside it as of
-// its opening (the end of its first record). ok is false when the ring has
-// no open packet (never written, or closed by a flush). The open packet is
-// being written while writers run; only a caller that knows the writers are
-// gone (the producer died) may read it, with a decoder that stops at the
-// first incomplete record.
-func (o *Observer) OpenPacket(cpu int) (seq, firstEnd uint64, pkt []byte, ok bool) {
+// OpenPacket returns pCPU cpu's open packet (a slice of the mapping, not a
+// copy), its sequence number, and how many of its bytes (header included)
+// batching writers had committed as of their last flush. ok is false when
+// the ring has no open packet (never written, or closed by a flush).
+//
+// The open packet is being written while writers run: only a caller that
+// knows the writers are gone (the producer died) may read it, and then
+// only up to committed. With one writer per ring (a pCPU and its
+// [Writer]) that is exactly the end of its last flushed record; a record
+// written concurrently on the pCPU's behalf ([Ring.Commit]) can make the
+// count cover a record of another writer that was not finished, so a
+// reader must still check each record it takes.
+func (o *Observer) OpenPacket(cpu int) (seq, committed uint64, pkt []byte, ok bool) {
 	cc := o.ctrl.CPU(cpu)
 	w := cc.WriteOffset()
 	sb, n := o.g.SubbufSize, o.g.NumSubbuf
@@ -107,11 +112,18 @@ func (o *Observer) OpenPacket(cpu int) (seq, firstEnd uint64, pkt []byte, ok boo
 		return 0, 0, nil, false
 	}
 	seq = w / sb
-	if cc.SlotDelivered(seq&(n-1)) == seq+1 {
+	slot := seq & (n - 1)
+	if cc.SlotDelivered(slot) == seq+1 {
 		return 0, 0, nil, false // delivered: Copy has it
 	}
-	b := uint64(cpu)*o.g.Total() + (seq&(n-1))*sb
-	return seq, w & (sb - 1), o.buf[b : b+sb : b+sb], true
+	// The slot's counter is free-running: lap L's bytes start at
+	// L x (sbSize+1). The close token is never in an open packet's count.
+	base := (seq / n) * (sb + 1)
+	if v := cc.SlotCommit(slot); v > base && v-base <= sb {
+		committed = v - base
+	}
+	b := uint64(cpu)*o.g.Total() + slot*sb
+	return seq, committed, o.buf[b : b+sb : b+sb], true
 }
 
 func compareU64(a, b uint64) int {

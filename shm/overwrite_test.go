@@ -265,3 +265,47 @@ func TestDiscardModeClaims(t *testing.T) {
 		t.Errorf("discard mode counted %d overwritten packets", ring.Stats().Overwritten)
 	}
 }
+
+// TestOpenPacketCommitted: the open packet's committed length, published
+// at each batching writer's flush, is the end of its last flushed record,
+// on a later lap as on the first: what a post-mortem reader may take.
+func TestOpenPacketCommitted(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, obs := newOverwriteChannel(t, g)
+	w := ring.Writer()
+	for i := range uint64(3000) { // several laps
+		if err := writeRecordW(&w, 0, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	flushedEnd := ring.head.off() & ring.sbMask
+	for i := uint64(3000); i < 3005; i++ {
+		writeRecordW(&w, 0, i) // written, not flushed: not counted
+	}
+	seq, committed, pkt, ok := obs.OpenPacket(0)
+	if !ok {
+		t.Fatal("no open packet")
+	}
+	if seq != ring.head.off()>>ring.sbShift || seq < g.NumSubbuf {
+		t.Fatalf("open packet %d, head is in %d (want a later lap)", seq, ring.head.off()>>ring.sbShift)
+	}
+	if committed != flushedEnd {
+		t.Fatalf("committed %d, the last flushed record ends at %d", committed, flushedEnd)
+	}
+	// The header is the packet's and the records up to committed parse.
+	if le.Uint64(pkt[0:]) != seq {
+		t.Fatalf("open packet's header says %d", le.Uint64(pkt[0:]))
+	}
+	cp := append([]byte(nil), pkt...)
+	le.PutUint64(cp[24:], committed)
+	le.PutUint64(cp[16:], ^uint64(0))
+	if _, err := parsePacket(cp); err != nil {
+		t.Fatalf("open packet up to committed: %v", err)
+	}
+	w.Flush()
+	ring.Flush(true)
+	if _, _, _, ok := obs.OpenPacket(0); ok {
+		t.Error("an open packet after the final flush")
+	}
+}

@@ -382,7 +382,11 @@ func (w *Writer) Flush() { w.flush() }
 //go:noinline
 func (w *Writer) flush() {
 	if w.n != 0 {
-		w.c.commit(w.seq, w.n)
+		if v, done := w.c.commit(w.seq, w.n); !done {
+			// Publish how far the open packet is committed, once per batch,
+			// for a post-mortem reader (see [Observer.OpenPacket]).
+			w.c.ctrl.raiseSlotCommit(w.seq&w.c.nMask, v)
+		}
 		w.n = 0
 	}
 }
@@ -393,16 +397,22 @@ func (w *Writer) next(seq uint64) {
 	w.seq = seq
 }
 
-func (c *Ring) commit(seq, n uint64) {
+// commit adds n bytes to packet seq's commit counter and delivers the
+// packet if they were the last. It returns the counter's new value and
+// whether it delivered.
+func (c *Ring) commit(seq, n uint64) (v uint64, delivered bool) {
 	slot := seq & c.nMask
 	lap := seq >> c.nShift
 	// A slot on lap L is complete at (L+1) x (sbSize+1): all its bytes plus
-	// the close token. Lap L+1 cannot start before lap L is consumed, hence
-	// delivered, so the counter never mixes laps.
-	v := c.commits[slot].v.Add(n)
+	// the close token. Lap L+1 cannot start before lap L is delivered (in
+	// discard mode it must be consumed; in overwrite mode claimSlot waits
+	// for the delivery), so the counter never mixes laps.
+	v = c.commits[slot].v.Add(n)
 	if v == (lap+1)*(c.sbSize+1) {
 		c.deliver(seq, slot, v)
+		return v, true
 	}
+	return v, false
 }
 
 func (c *Ring) deliver(seq, slot, commit uint64) {
