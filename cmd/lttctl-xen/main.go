@@ -112,6 +112,7 @@ EXAMPLES:
 			t.enableEventCommand(),
 			t.disableEventCommand(),
 			t.cpuCommand(),
+			t.snapshotCommand(),
 		},
 	}
 }
