@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lttng-xen/lttng-xen/consumer"
 )
 
@@ -127,7 +129,9 @@ func (o *output) commit() error {
 		d.Sync()
 		d.Close()
 	}
-	if err := os.Rename(o.tmp, o.dir); err != nil {
+	// rename(2) itself, not os.Rename, which refuses any existing
+	// directory as the target.
+	if err := unix.Rename(o.tmp, o.dir); err != nil {
 		if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
 			return fmt.Errorf("%s: %w", o.dir, ErrRace)
 		}
