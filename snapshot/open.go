@@ -42,4 +42,3 @@ func completeOpen(tr *record.Trace, cpu int, raw []byte, committed, lost uint64)
 	le.PutUint64(data[record.OffTimestampEnd:], last)
 	return data, last, true
 }
-

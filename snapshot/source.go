@@ -68,4 +68,3 @@ func (s *Source) UUID() [16]byte { return s.Observer.Control().Info().UUID }
 func (s *Source) Close() error {
 	return errors.Join(s.ctrl.Close(), s.buf.Close())
 }
-
