@@ -130,12 +130,12 @@ func (d *Dom0) pmServing() *heldTrace {
 func (d *Dom0) pmDispatch(c *client, req *wire.Request) (bool, error) {
 	switch req.Op {
 	case wire.OpMap:
+		// A consumer (lttd-xen re-attaching) gets the relay's answer (the
+		// hypervisor is unavailable, or has no trace): there is nothing
+		// left to consume, only to copy.
 		h := d.pmServing()
-		if h == nil {
+		if h == nil || req.Map == nil || req.Map.Role != wire.RoleObserver {
 			return false, nil
-		}
-		if req.Map == nil || req.Map.Role != wire.RoleObserver {
-			return true, fmt.Errorf("the hypervisor died; its trace can only be read by an observer (lttctl-xen snapshot): %w", wire.ErrBadState)
 		}
 		// The files stay dom0's: the reply sends duplicates.
 		return true, c.conn.Reply(&wire.Reply{MapID: pmMapID}, fds(h.files)...)
