@@ -4,6 +4,8 @@
 # run directory, start lttd-xen, create and start a trace, trace for a
 # while, stop and destroy it, wait for lttd-xen, then show what was
 # recorded. Everything it started is stopped on any exit.
+# With --flight-recorder: no lttd-xen; an overwrite-mode trace runs for the
+# duration, then "lttctl-xen snapshot" writes the newest data to the output.
 set -euo pipefail
 
 usage() {
@@ -17,11 +19,13 @@ usage: scripts/trace-session.sh [options]
   --subbuf-size S  sub-buffer size (default 256KiB)
   --num-subbuf N   sub-buffer count (default 8)
   --wakeup KIND    how dom0 wakes lttd-xen: eventfd or pipe (default eventfd)
+  --flight-recorder  overwrite mode, no consumer: snapshot the newest data
+                   into the output at the end (while still tracing)
   -h, --help       this text
 USAGE
 }
 
-duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd
+duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd flight=
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=${2:?--duration needs a value}; shift 2 ;;
@@ -31,6 +35,7 @@ while [ $# -gt 0 ]; do
     --subbuf-size) subbuf=${2:?--subbuf-size needs a value}; shift 2 ;;
     --num-subbuf) nsubbuf=${2:?--num-subbuf needs a value}; shift 2 ;;
     --wakeup) wakeup=${2:?--wakeup needs a value}; shift 2 ;;
+    --flight-recorder) flight=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "trace-session.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -84,6 +89,17 @@ wait_for "$logs/hypervisor.log" "hypervisor ready"
 ./bin/dom0 --wakeup "$wakeup" 2>"$logs/dom0.log" & pids+=($!)
 wait_for "$logs/dom0.log" "bound VIRQ_TBUF"
 
+if [ -n "$flight" ]; then
+  # The flight recorder: the rings wrap, nothing is written until the
+  # snapshot, which copies the newest packets while the pCPUs keep writing.
+  ./bin/lttctl-xen create --overwrite --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+  echo "==> flight recorder: tracing for $duration, no consumer"
+  ./bin/lttctl-xen start
+  sleep "$secs"
+  ./bin/lttctl-xen snapshot --output "$output" --force
+  ./bin/lttctl-xen status
+  ./bin/lttctl-xen destroy
+else
 ./bin/lttctl-xen create --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
 ./bin/lttd-xen --output "$output" --force >"$logs/lttd.out" 2>"$logs/lttd.log" & lttd=$!; pids+=($lttd)
 wait_for "$logs/lttd.log" "consuming"
@@ -95,6 +111,7 @@ sleep "$secs"
 ./bin/lttctl-xen destroy
 wait "$lttd"
 cat "$logs/lttd.out"
+fi
 
 echo "==> lttv-xen stats $output"
 ./bin/lttv-xen stats "$output"
