@@ -372,6 +372,11 @@ func (h *Hypervisor) Map(owner any, role wire.MapRole, pid int) (id uint64, fds 
 		return 0, fds, err
 	}
 	consumer := role == "" || role == wire.RoleConsumer
+	if consumer && t.cfg.Mode == shm.ModeOverwrite {
+		// A consumer reads packets in place; in overwrite mode a writer may
+		// reclaim the one it is reading. Snapshots copy and re-check.
+		return 0, fds, withCode(fmt.Errorf("the trace is in overwrite mode (a flight recorder): it has no consumer; read it with lttctl-xen snapshot"), wire.ErrBadState)
+	}
 	if consumer && t.consumer != 0 {
 		return 0, fds, withCode(fmt.Errorf("the trace already has a consumer: pid %d holds the role (one lttd-xen per trace; stop it first, or use lttd-xen --resume once it is gone)", t.consumerPID), wire.ErrBusy)
 	}

@@ -64,7 +64,6 @@ func (o *Observer) Copy(cpu int) []CopiedPacket {
 	cc := o.ctrl.CPU(cpu)
 	n, sb := o.g.NumSubbuf, o.g.SubbufSize
 	ring := o.buf[uint64(cpu)*o.g.Total() : uint64(cpu+1)*o.g.Total()]
-	seen := make([]uint64, n)
 	var out []CopiedPacket
 	for i := range n {
 		// Ordering: this atomic load happens before the copy's loads
@@ -74,22 +73,20 @@ func (o *Observer) Copy(cpu int) []CopiedPacket {
 		if d == 0 || d&slotClaimed != 0 || (d-1)&(n-1) != i {
 			continue
 		}
-		seen[i] = d
-		out = append(out, CopiedPacket{Seq: d - 1, Data: slices.Clone(ring[i*sb : (i+1)*sb])})
-	}
-	readFence.Add(0)
-	// Ordering: a writer claims slot i (its word leaves seq+1) before any
-	// byte of the next packet is written there; if one of the copy's loads
-	// saw such a byte, this load sees the claim (or a later delivery).
-	kept := out[:0]
-	for _, p := range out {
-		i := p.Seq & (n - 1)
-		if cc.SlotDelivered(i) == seen[i] {
-			kept = append(kept, p)
+		data := slices.Clone(ring[i*sb : (i+1)*sb])
+		readFence.Add(0)
+		// Ordering: a writer claims slot i (its word leaves seq+1) before
+		// any byte of the next packet is written there; if one of the
+		// copy's loads saw such a byte, this load sees the claim (or a
+		// later delivery). Each slot is re-checked right after its own
+		// copy, so the window in which a writer can spoil it is one
+		// sub-buffer's copy, not the whole ring's.
+		if cc.SlotDelivered(i) == d {
+			out = append(out, CopiedPacket{Seq: d - 1, Data: data})
 		}
 	}
-	slices.SortFunc(kept, func(a, b CopiedPacket) int { return compareU64(a.Seq, b.Seq) })
-	return kept
+	slices.SortFunc(out, func(a, b CopiedPacket) int { return compareU64(a.Seq, b.Seq) })
+	return out
 }
 
 // OpenPacket returns pCPU cpu's open packet (a slice of the mapping, not a
