@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -298,5 +299,32 @@ func BenchmarkCopy8MiB(b *testing.B) {
 		if _, _, err := collect(tt.obs, tt.meta, false); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTakeDiskFull: a write that fails (the file-size limit, as a full
+// disk would) is a clear error, and nothing is left behind: no output
+// directory, no temporary.
+func TestTakeDiskFull(t *testing.T) {
+	g := shm.Geometry{SubbufSize: 4096, NumSubbuf: 8}
+	tt := newTestTrace(t, g)
+	tt.write(t, 0, 3000, 0)
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = 16 << 10 // the metadata fits, the stream does not
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("setrlimit: %v", err)
+	}
+	base := t.TempDir()
+	_, err := Take(tt.obs, tt.meta, Config{Output: filepath.Join(base, "snap")})
+	unix.Setrlimit(unix.RLIMIT_FSIZE, &old)
+	if !errors.Is(err, unix.EFBIG) || !strings.Contains(err.Error(), "channel0_0") {
+		t.Fatalf("snapshot past the file-size limit: %v, want EFBIG naming the stream", err)
+	}
+	if ents, _ := os.ReadDir(base); len(ents) != 0 {
+		t.Errorf("%d entries left in %s after a failed snapshot", len(ents), base)
 	}
 }

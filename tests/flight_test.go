@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -50,12 +51,13 @@ func readSnapshot(t *testing.T, dir string) (events []btEvent, newest time.Time)
 }
 
 // snapshotTo runs lttctl-xen snapshot --output dir and checks its report.
-func (s *session) snapshotTo(dir, kind string, args ...string) {
+func (s *session) snapshotTo(dir, kind string, args ...string) string {
 	s.t.Helper()
 	out := s.ctl(append([]string{"snapshot", "--output", dir}, args...)...)
 	if !strings.HasPrefix(out, kind+" written to "+dir+": ") {
 		s.t.Fatalf("snapshot printed %q, want %q", out, kind+" written to "+dir)
 	}
+	return out
 }
 
 // overwrittenEverywhere reports whether every pCPU's ring has wrapped.
@@ -161,6 +163,24 @@ func TestFlightRecorderSnapshots(t *testing.T) {
 	readSnapshot(t, stopped)
 	s.checkTrace(stopped)
 
+	// Without --output: a new directory in the current one, named after
+	// the trace and the time, printed.
+	cwd := t.TempDir()
+	cmd := exec.Command(bin("lttctl-xen"), "snapshot")
+	cmd.Env, cmd.Dir = s.env(), cwd
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("snapshot without --output: %v", err)
+	}
+	m := regexp.MustCompile(`^snapshot written to (snapshot-[0-9a-f]{8}-\d{8}-\d{6}): `).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("snapshot without --output printed %q", out)
+	}
+	if !strings.HasPrefix(s.status().UUID, string(m[1])[len("snapshot-"):len("snapshot-")+8]) {
+		t.Errorf("default directory %s is not named after trace %s", m[1], s.status().UUID)
+	}
+	readSnapshot(t, filepath.Join(cwd, string(m[1])))
+
 	s.ctl("destroy")
 	if r := s.run("lttctl-xen", "snapshot", "--output", filepath.Join(base, "none")); r.code != 1 || !strings.Contains(r.stderr, "no trace") {
 		t.Errorf("snapshot with no trace: exit %d, stderr %q", r.code, r.stderr)
@@ -208,7 +228,7 @@ func TestFlightPostMortem(t *testing.T) {
 		return r.code != 0 && strings.Contains(r.stderr, "post-mortem snapshot")
 	})
 	dir := filepath.Join(t.TempDir(), "crash")
-	s.snapshotTo(dir, "post-mortem snapshot")
+	t.Log(s.snapshotTo(dir, "post-mortem snapshot"))
 	events, newest := readSnapshot(t, dir)
 	checkOrder(t, events)
 	s.checkTrace(dir)

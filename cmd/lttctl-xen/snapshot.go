@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
-	"github.com/lttng-xen/lttng-xen/internal/size"
 	"github.com/lttng-xen/lttng-xen/record"
 	"github.com/lttng-xen/lttng-xen/snapshot"
 	"github.com/lttng-xen/lttng-xen/wire"
@@ -111,7 +110,7 @@ func (t *tool) snapshot(c *cli.Context) error {
 	if postMortem {
 		kind = "post-mortem snapshot"
 	}
-	t.printf("%s written to %s: %d packets of %d pCPUs, %s", kind, res.Dir, res.Packets, res.Streams, size.Format(res.Bytes))
+	t.printf("%s written to %s: %d packets of %d pCPUs, %d bytes", kind, res.Dir, res.Packets, res.Streams, res.Bytes)
 	if res.Open > 0 {
 		t.printf(", %d open at the crash", res.Open)
 	}
