@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -91,17 +92,49 @@ func (d *Dom0) pmArmOn(l *hvLink) {
 
 // pmHypervisorGone makes the armed trace the post-mortem one (replacing an
 // older post-mortem trace, whose memory is then released).
+// A trace the hypervisor destroyed on its way out (a clean shutdown) is
+// released instead.
 func (d *Dom0) pmHypervisorGone() {
 	d.pm.mu.Lock()
-	old := d.pm.dead
-	if d.pm.live != nil {
-		d.pm.dead, d.pm.live = d.pm.live, nil
-		d.log.Warn("the hypervisor died: its trace is held for a post-mortem snapshot (lttctl-xen snapshot; lttctl-xen destroy releases it)")
-	} else {
-		old = nil
+	live := d.pm.live
+	d.pm.live = nil
+	d.pm.mu.Unlock()
+	if live == nil {
+		return
 	}
+	if live.destroyed() {
+		live.close()
+		return
+	}
+	d.pm.mu.Lock()
+	old := d.pm.dead
+	d.pm.dead = live
 	d.pm.mu.Unlock()
 	old.close()
+	d.log.Warn("the hypervisor died: its trace is held for a post-mortem snapshot (lttctl-xen snapshot; lttctl-xen destroy releases it)")
+}
+
+// destroyed reports whether the trace's control region says it was
+// destroyed (read through the descriptor, without mapping it).
+func (h *heldTrace) destroyed() bool {
+	f := h.files[0]
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= 0 || fi.Size() > 64<<20 {
+		return false
+	}
+	b := make([]byte, fi.Size())
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false
+	}
+	c, err := shm.OpenControl(b)
+	return err == nil && c.State() == shm.StateDestroyed
+}
+
+// pmHeld reports whether a post-mortem trace is held.
+func (d *Dom0) pmHeld() bool {
+	d.pm.mu.Lock()
+	defer d.pm.mu.Unlock()
+	return d.pm.dead != nil
 }
 
 // pmRelease drops both held traces.
@@ -116,10 +149,21 @@ func (d *Dom0) pmRelease() {
 
 // pmServing returns the post-mortem trace if observers should be served
 // from it: one is held and the bound hypervisor (if any) has no armed trace.
+//
+// A held trace whose control region says "destroyed" is released here: the
+// hypervisor shut down cleanly, but closed its socket (which dom0 took for
+// a death) before it destroyed the trace. By the time a tool asks, the
+// state is final.
 func (d *Dom0) pmServing() *heldTrace {
 	d.pm.mu.Lock()
 	defer d.pm.mu.Unlock()
-	if d.pm.live != nil {
+	if d.pm.live != nil || d.pm.dead == nil {
+		return nil
+	}
+	if d.pm.dead.destroyed() {
+		d.pm.dead.close()
+		d.pm.dead = nil
+		d.log.Info("released the trace of a hypervisor that shut down cleanly")
 		return nil
 	}
 	return d.pm.dead
@@ -159,10 +203,7 @@ func (d *Dom0) pmDispatch(c *client, req *wire.Request) (bool, error) {
 		}
 		return true, fmt.Errorf("the hypervisor is gone; a post-mortem snapshot of its trace is available (lttctl-xen snapshot; lttctl-xen destroy releases it): %w", wire.ErrUnavailable)
 	case wire.OpDestroy:
-		d.pm.mu.Lock()
-		held := d.pm.dead != nil
-		d.pm.mu.Unlock()
-		if !held {
+		if d.pmServing() == nil && !d.pmHeld() {
 			return false, nil
 		}
 		d.pmRelease()

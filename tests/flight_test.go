@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,5 +252,28 @@ func TestFlightPostMortem(t *testing.T) {
 	}
 	if r := s.run("lttctl-xen", "snapshot", "--output", filepath.Join(t.TempDir(), "gone")); r.code != 1 {
 		t.Errorf("snapshot after the post-mortem trace was released: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestFlightCleanShutdownReleases: a hypervisor shut down cleanly destroys
+// its trace on the way out; dom0 does not keep that trace's memory as a
+// post-mortem trace.
+func TestFlightCleanShutdownReleases(t *testing.T) {
+	t.Parallel()
+	s := newSession(t)
+	hv, _ := s.startDaemons([]string{"--cpus", "2", "--rate", "20000"})
+	s.ctl("create", "--overwrite", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+	s.ctl("start")
+	if code := s.signal(hv, syscall.SIGTERM, 20*time.Second); code != 0 {
+		t.Fatalf("hypervisor exit %d on SIGTERM", code)
+	}
+	eventually(t, 10*time.Second, "dom0 to notice the hypervisor is gone", func() bool {
+		return s.run("lttctl-xen", "status").code != 0
+	})
+	if r := s.run("lttctl-xen", "status"); strings.Contains(r.stderr, "post-mortem") {
+		t.Errorf("status after a clean shutdown offers a post-mortem snapshot: %q", r.stderr)
+	}
+	if r := s.run("lttctl-xen", "snapshot", "--output", filepath.Join(t.TempDir(), "x")); r.code != 1 || !strings.Contains(r.stderr, "not connected") {
+		t.Errorf("snapshot after a clean shutdown: exit %d, %q", r.code, r.stderr)
 	}
 }
