@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +20,10 @@ import (
 
 // btWarning is the only kind of line babeltrace2 may print on stderr for a
 // snapshot: packets overwritten between two kept packets are discarded
-// packets (and a first packet carrying earlier losses may have discarded
-// events); anything else (an error, a "lost" count) fails the test.
-var btWarning = regexp.MustCompile(`^WARNING: Tracer (?:discarded \d+ (?:trace )?packets?|may have discarded (?:events|packets)) `)
+// packets, and records the writers really dropped are discarded events (a
+// first packet carrying earlier losses "may have" discarded them);
+// anything else (an error) fails the test.
+var btWarning = regexp.MustCompile(`^WARNING: Tracer (?:discarded \d+ (?:(?:trace )?packets?|events?)|may have discarded (?:events|packets)) `)
 
 // readSnapshot reads a snapshot with babeltrace2 and with the record
 // decoder and returns the events babeltrace2 printed and the wall-clock
@@ -275,5 +277,47 @@ func TestFlightCleanShutdownReleases(t *testing.T) {
 	}
 	if r := s.run("lttctl-xen", "snapshot", "--output", filepath.Join(t.TempDir(), "x")); r.code != 1 || !strings.Contains(r.stderr, "not connected") {
 		t.Errorf("snapshot after a clean shutdown: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestFlightSnapshotWhileDestroying: a snapshot racing destroy either
+// copies the trace (its mapping keeps the memory) or is told there is no
+// trace, in one line; never a partial directory.
+func TestFlightSnapshotWhileDestroying(t *testing.T) {
+	t.Parallel()
+	testenv.Babeltrace(t)
+	s := newSession(t)
+	s.startDaemons([]string{"--cpus", "2", "--rate", "20000"})
+	base := t.TempDir()
+	for i := range 5 {
+		s.ctl("create", "--overwrite", "--subbuf-size", "4KiB", "--num-subbuf", "4")
+		s.ctl("start")
+		eventually(t, 30*time.Second, "every ring overwritten", s.overwrittenEverywhere)
+		dir := filepath.Join(base, fmt.Sprint(i))
+		snap := exec.Command(bin("lttctl-xen"), "snapshot", "--output", dir)
+		snap.Env = s.env()
+		var errb strings.Builder
+		snap.Stderr = &errb
+		if err := snap.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s.ctl("destroy")
+		err := snap.Wait()
+		switch {
+		case err == nil:
+			readSnapshot(t, dir)
+		case strings.Contains(errb.String(), "no trace") && strings.Count(strings.TrimSpace(errb.String()), "\n") == 0:
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("a refused snapshot left %s behind", dir)
+			}
+		default:
+			t.Errorf("snapshot racing destroy: %v, %q", err, errb.String())
+		}
+	}
+	ents, _ := os.ReadDir(base)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary %s left behind", e.Name())
+		}
 	}
 }
