@@ -71,9 +71,10 @@ func (t *tool) app() *cli.App {
 		UsageText: name + " [global options] command [command options]",
 		Description: `lttctl-xen sends requests to dom0 (dom0.sock in the run directory), which relays
 them to the hypervisor. A session goes: create, start, stop, destroy; lttd-xen
-reads the trace into a directory meanwhile. Event types can be added, listed,
-enabled, disabled and emitted at any time, pCPUs brought up and down. Run
-"lttctl-xen COMMAND --help" for each command's options.
+reads the trace into a directory meanwhile, or, in overwrite mode (the flight
+recorder), "snapshot" writes the newest data on demand. Event types can be
+added, listed, enabled, disabled and emitted at any time, pCPUs brought up and
+down. Run "lttctl-xen COMMAND --help" for each command's options.
 
 Exit status: 0 on success, 1 when an operation fails, 2 for a wrong command line.
 
@@ -86,7 +87,8 @@ EXAMPLES:
    lttctl-xen --run-dir /tmp/xen status --json
    lttctl-xen status --watch
    lttctl-xen event add 'net_rx(u32 len, string dev)'
-   lttctl-xen emit --cpu 1 net_rx len=1500 dev=eth0`,
+   lttctl-xen emit --cpu 1 net_rx len=1500 dev=eth0
+   lttctl-xen create --overwrite && lttctl-xen start && lttctl-xen snapshot`,
 		Writer:    t.stdout,
 		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
