@@ -309,3 +309,42 @@ func TestOpenPacketCommitted(t *testing.T) {
 		t.Error("an open packet after the final flush")
 	}
 }
+
+// TestOverwritePeriodicFlush: in overwrite mode the periodic flush closes
+// the open packet when the next slot can be reclaimed, so a quiet ring's
+// newest records reach a snapshot; it does not when the next slot's packet
+// is still being written (a record dropped then would have no open packet
+// to be reported in).
+func TestOverwritePeriodicFlush(t *testing.T) {
+	g := Geometry{SubbufSize: 4096, NumSubbuf: 4}
+	ring, obs := newOverwriteChannel(t, g)
+	for i := range uint64(1000) { // several laps, ends inside an open packet
+		writeRecord(ring, 0, i)
+	}
+	if !ring.Flush(false) {
+		t.Fatal("periodic flush did not close the open packet although the next slot is reclaimable")
+	}
+	recs := checkCopied(t, obs.Copy(0))
+	if last := recs[len(recs)-1].counter; last != 999 {
+		t.Errorf("after the periodic flush the newest copied record is #%d, want #999", last)
+	}
+
+	// Hold a reservation in the next packet, then fill the ring up to the
+	// packet before it: the slot after the open packet is not delivered.
+	ring2, _ := newOverwriteChannel(t, g)
+	held, err := ring2.Reserve(recSize(0)) // packet 0, never committed
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); ring2.head.off()>>ring2.sbShift < g.NumSubbuf-1; i++ {
+		writeRecord(ring2, 0, i)
+	}
+	writeRecord(ring2, 0, 5000) // the open packet is 3: the next one reuses packet 0's slot
+	if ring2.Flush(false) {
+		t.Error("periodic flush closed the open packet while the next slot's packet is still held by a writer")
+	}
+	ring2.Commit(&held)
+	if !ring2.Flush(false) {
+		t.Error("periodic flush did not close once the held packet was delivered")
+	}
+}
