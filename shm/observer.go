@@ -61,10 +61,16 @@ var readFence atomic.Uint64
 // missing from the result, as they are from the ring. Copy allocates one
 // sub-buffer per packet kept.
 func (o *Observer) Copy(cpu int) []CopiedPacket {
+	pkts, _ := o.CopyCounted(cpu)
+	return pkts
+}
+
+// CopyCounted is Copy that also reports how many delivered packets it left
+// out because a writer reclaimed their slot while they were copied.
+func (o *Observer) CopyCounted(cpu int) (out []CopiedPacket, spoiled int) {
 	cc := o.ctrl.CPU(cpu)
 	n, sb := o.g.NumSubbuf, o.g.SubbufSize
 	ring := o.buf[uint64(cpu)*o.g.Total() : uint64(cpu+1)*o.g.Total()]
-	var out []CopiedPacket
 	for i := range n {
 		// Ordering: this atomic load happens before the copy's loads
 		// (acquire). If it shows seq+1, the deliverer's stores of every byte
@@ -83,10 +89,12 @@ func (o *Observer) Copy(cpu int) []CopiedPacket {
 		// sub-buffer's copy, not the whole ring's.
 		if cc.SlotDelivered(i) == d {
 			out = append(out, CopiedPacket{Seq: d - 1, Data: data})
+		} else {
+			spoiled++
 		}
 	}
 	slices.SortFunc(out, func(a, b CopiedPacket) int { return compareU64(a.Seq, b.Seq) })
-	return out
+	return out, spoiled
 }
 
 // OpenPacket returns pCPU cpu's open packet (a slice of the mapping, not a

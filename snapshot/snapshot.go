@@ -33,6 +33,7 @@ type Result struct {
 	Bytes   uint64 // bytes written, metadata included
 	Open    int    // of Packets: open packets completed (post-mortem)
 	Dropped int    // packets left out by MaxSize
+	Spoiled int    // packets left out because writers overwrote them while they were copied
 	Streams int    // stream files written (pCPUs with at least one packet)
 }
 
@@ -52,7 +53,7 @@ func Take(obs *shm.Observer, metadata []byte, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer out.abort()
-	pkts, open, err := collect(obs, metadata, cfg.PostMortem)
+	pkts, open, spoiled, err := collect(obs, metadata, cfg.PostMortem)
 	if err != nil {
 		return Result{}, err
 	}
@@ -60,7 +61,7 @@ func Take(obs *shm.Observer, metadata []byte, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Dir: cfg.Output, Packets: len(kept), Dropped: dropped, Bytes: uint64(len(metadata))}
+	res := Result{Dir: cfg.Output, Packets: len(kept), Dropped: dropped, Spoiled: spoiled, Bytes: uint64(len(metadata))}
 	if err := out.write(consumer.MetadataFile, metadata); err != nil {
 		return Result{}, err
 	}
@@ -86,17 +87,19 @@ func Take(obs *shm.Observer, metadata []byte, cfg Config) (Result, error) {
 
 // collect copies every ring's delivered packets and, post-mortem, its
 // completed open packet. open marks the latter.
-func collect(obs *shm.Observer, metadata []byte, postMortem bool) (pkts []*packet, open map[*packet]bool, err error) {
+func collect(obs *shm.Observer, metadata []byte, postMortem bool) (pkts []*packet, open map[*packet]bool, spoiled int, err error) {
 	open = map[*packet]bool{}
 	var tr *record.Trace
 	if postMortem {
 		if tr, err = record.NewTrace(metadata); err != nil {
-			return nil, nil, fmt.Errorf("metadata: %w", err)
+			return nil, nil, 0, fmt.Errorf("metadata: %w", err)
 		}
 	}
 	ctrl := obs.Control()
 	for cpu := range ctrl.CPUs() {
-		for _, c := range obs.Copy(cpu) {
+		copied, n := obs.CopyCounted(cpu)
+		spoiled += n
+		for _, c := range copied {
 			pkts = append(pkts, &packet{cpu: cpu, seq: c.Seq, tsEnd: le.Uint64(c.Data[record.OffTimestampEnd:]), data: c.Data})
 		}
 		if !postMortem {
@@ -113,7 +116,7 @@ func collect(obs *shm.Observer, metadata []byte, postMortem bool) (pkts []*packe
 			open[p] = true
 		}
 	}
-	return pkts, open, nil
+	return pkts, open, spoiled, nil
 }
 
 var le = binary.LittleEndian

@@ -296,7 +296,7 @@ func BenchmarkCopy8MiB(b *testing.B) {
 	tt.write(b, 1, 200000, 0)
 	b.SetBytes(int64(2 * g.Total()))
 	for b.Loop() {
-		if _, _, err := collect(tt.obs, tt.meta, false); err != nil {
+		if _, _, _, err := collect(tt.obs, tt.meta, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -114,6 +114,9 @@ func (t *tool) snapshot(c *cli.Context) error {
 	if res.Open > 0 {
 		t.printf(", %d open at the crash", res.Open)
 	}
+	if res.Spoiled > 0 {
+		t.printf(", %d overwritten while being copied", res.Spoiled)
+	}
 	if res.Dropped > 0 {
 		t.printf(", %d older packets left out by --max-size", res.Dropped)
 	}
