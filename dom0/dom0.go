@@ -55,6 +55,8 @@ type Dom0 struct {
 	triedOnce sync.Once
 	done      chan struct{} // closed by Close
 
+	pm postMortem // traces held for a post-mortem snapshot (postmortem.go)
+
 	mu       sync.Mutex
 	link     *hvLink
 	clients  map[*client]struct{}
@@ -177,6 +179,7 @@ func (d *Dom0) Close() error {
 		_, _ = unix.Write(l.stop, eventOne) // wake watchHangup; linkLoop closes l
 	}
 	d.wg.Wait()
+	d.pmRelease()
 	unix.Close(d.stop)
 	return err
 }
@@ -193,6 +196,9 @@ func (d *Dom0) linkLoop() {
 			tried()
 			return
 		}
+		// A hypervisor that already has a trace (dom0 restarted): hold its
+		// memory before any tool can see the link (postmortem.go).
+		d.pmArmOn(l)
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
@@ -208,6 +214,7 @@ func (d *Dom0) linkLoop() {
 		var virqDone sync.WaitGroup
 		virqDone.Go(func() { d.virqLoop(l) })
 		watchHangup(l)
+		d.pmHypervisorGone()
 
 		d.mu.Lock()
 		d.link = nil
@@ -294,6 +301,11 @@ func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error)
 	if l == nil {
 		return nil, nil, nil, fmt.Errorf("hypervisor not connected (is it running?): %w", wire.ErrUnavailable)
 	}
+	return callOn(l, req)
+}
+
+// callOn makes one hypercall on link l.
+func callOn(l *hvLink, req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error) {
 	// The deadline bounds this call only: cleared afterwards, or the idle
 	// connection would wake the runtime when it expires.
 	l.callMu.Lock()

@@ -75,6 +75,9 @@ func (d *Dom0) serve(c *client) {
 }
 
 func (d *Dom0) dispatch(c *client, req *wire.Request) error {
+	if handled, err := d.pmDispatch(c, req); handled {
+		return err
+	}
 	switch req.Op {
 	case wire.OpStatus:
 		rep, _, _, err := d.call(req)
@@ -137,6 +140,7 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 		return err
 	}
 	defer closeFiles(files)
+	d.pmAfterRelay(req.Op)
 	return c.conn.Reply(rep, fds(files)...)
 }
 

@@ -60,6 +60,7 @@ func (d *Dom0) create(c *client, req *wire.Request) error {
 			cons.stop(d.log)
 		}
 	}
+	d.pmAfterRelay(wire.OpCreate) // hold the memory for a post-mortem snapshot
 	return c.conn.Reply(rep)
 }
 
@@ -72,6 +73,7 @@ func (d *Dom0) destroy(c *client, req *wire.Request) error {
 	if err != nil {
 		return err
 	}
+	d.pmAfterRelay(wire.OpDestroy) // the trace is gone: release the post-mortem hold
 	d.mu.Lock()
 	cons := d.consumer
 	d.consumer = nil

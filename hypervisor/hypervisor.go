@@ -376,6 +376,11 @@ func (h *Hypervisor) Map(owner any, args wire.MapArgs) (id uint64, fds [3]int, e
 		return 0, fds, err
 	}
 	consumer := args.Role == "" || args.Role == wire.RoleConsumer
+	if consumer && t.cfg.Mode == shm.ModeOverwrite {
+		// A consumer reads packets in place; in overwrite mode a writer may
+		// reclaim the one it is reading. Snapshots copy and re-check.
+		return 0, fds, withCode(fmt.Errorf("the trace is in overwrite mode (a flight recorder): it has no consumer; read it with lttctl-xen snapshot"), wire.ErrBadState)
+	}
 	if consumer && t.consumer != 0 {
 		return 0, fds, withCode(fmt.Errorf("the trace already has a consumer: pid %d holds the role (one lttd-xen per trace; stop it first, or use lttd-xen --resume once it is gone)", t.consumerPID), wire.ErrBusy)
 	}
@@ -440,6 +445,7 @@ func (h *Hypervisor) Status() wire.Status {
 		cs := wire.CPUStatus{
 			CPU: cpu, Online: p.online.Load(), EventsWritten: t.cpuWritten(cpu),
 			EventsLost: rs.LostFull + rs.LostTooBig, PacketsDelivered: rs.Delivered, PacketsConsumed: rs.Consumed,
+			Overwritten: rs.Overwritten,
 		}
 		st.PerCPU = append(st.PerCPU, cs)
 		st.EventsWritten += cs.EventsWritten

@@ -296,10 +296,8 @@ func traceConfig(a *wire.CreateArgs) (TraceConfig, error) {
 	if err := g.Validate(); err != nil {
 		return TraceConfig{}, withCode(err, wire.ErrBadRequest)
 	}
+	// wire checked the mode (wire.Mode.Validate); this maps it to the channel's.
 	mode, err := shm.ParseMode(string(a.Mode))
-	if err == nil && mode != shm.ModeDiscard {
-		err = fmt.Errorf("%w: %s mode is not implemented yet (use discard)", shm.ErrMode, mode)
-	}
 	if err != nil {
 		return TraceConfig{}, withCode(err, wire.ErrBadRequest)
 	}

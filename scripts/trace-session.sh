@@ -5,6 +5,8 @@
 # starts its lttd-xen), start it, trace for a while, stop and destroy it
 # (destroy returns once the trace is on disk), then show what was recorded.
 # Everything it started is stopped on any exit.
+# With --flight-recorder: no lttd-xen; an overwrite-mode trace runs for the
+# duration, then "lttctl-xen snapshot" writes the newest data to the output.
 set -euo pipefail
 
 usage() {
@@ -20,11 +22,13 @@ usage: scripts/trace-session.sh [options]
   --wakeup KIND    how dom0 wakes lttd-xen: eventfd or pipe (default eventfd)
   --timeline       also write DIR.html, the trace's timeline page (lttv-xen timeline),
                    and print its summary (lttv-xen summary)
+  --flight-recorder  overwrite mode, no consumer: snapshot the newest data
+                   into the output at the end (while still tracing)
   -h, --help       this text
 USAGE
 }
 
-duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd timeline=no
+duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd timeline=no flight=
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=${2:?--duration needs a value}; shift 2 ;;
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --num-subbuf) nsubbuf=${2:?--num-subbuf needs a value}; shift 2 ;;
     --wakeup) wakeup=${2:?--wakeup needs a value}; shift 2 ;;
     --timeline) timeline=yes; shift ;;
+    --flight-recorder) flight=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "trace-session.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -91,11 +96,23 @@ wait_for "$logs/dom0.log" "bound VIRQ_TBUF"
 # The trace files of an earlier run are overwritten (lttd-xen refuses a
 # directory holding anything else).
 rm -f -- "$output/metadata" "$output"/channel*_*
-./bin/lttctl-xen create trace-session --output "$output" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
-echo "==> tracing for $duration"
-./bin/lttctl-xen start --duration "$duration"
-./bin/lttctl-xen status
-./bin/lttctl-xen destroy
+if [ -n "$flight" ]; then
+  # The flight recorder: the rings wrap, nothing is written until the
+  # snapshot, which copies the newest packets while the pCPUs keep writing.
+  ./bin/lttctl-xen create trace-session --overwrite --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+  echo "==> flight recorder: tracing for $duration, no consumer"
+  ./bin/lttctl-xen start
+  sleep "$secs"
+  ./bin/lttctl-xen snapshot --output "$output" --force
+  ./bin/lttctl-xen status
+  ./bin/lttctl-xen destroy
+else
+  ./bin/lttctl-xen create trace-session --output "$output" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+  echo "==> tracing for $duration"
+  ./bin/lttctl-xen start --duration "$duration"
+  ./bin/lttctl-xen status
+  ./bin/lttctl-xen destroy # returns once the trace is on disk
+fi
 
 echo "==> lttv-xen stats $output"
 ./bin/lttv-xen stats "$output"

@@ -70,8 +70,24 @@ const MaxSessionName = 255
 // Mode is the buffer mode of a trace.
 type Mode string
 
-// ModeDiscard drops new records while the buffer is full (and counts them).
-const ModeDiscard Mode = "discard"
+// The buffer modes.
+const (
+	// ModeDiscard drops new records while the buffer is full (and counts them).
+	ModeDiscard Mode = "discard"
+	// ModeOverwrite (flight recorder) reclaims the oldest delivered
+	// sub-buffer instead, counting it overwritten; no consumer is needed.
+	ModeOverwrite Mode = "overwrite"
+)
+
+// Validate checks that m is a buffer mode: the one check of a mode, made by
+// the tools before they send it and by both daemons when they receive it.
+func (m Mode) Validate() error {
+	switch m {
+	case ModeDiscard, ModeOverwrite:
+		return nil
+	}
+	return fmt.Errorf("mode %q is not %q or %q", m, ModeDiscard, ModeOverwrite)
+}
 
 // State is the state of the trace.
 type State string
@@ -115,7 +131,7 @@ type Request struct {
 type CreateArgs struct {
 	SubbufSize  uint64        `json:"subbuf_size"`     // bytes per sub-buffer, > 0
 	NumSubbuf   uint64        `json:"num_subbuf"`      // sub-buffer count, > 0
-	Mode        Mode          `json:"mode"`            // only ModeDiscard for now
+	Mode        Mode          `json:"mode"`            // see [Mode.Validate]
 	SwitchTimer time.Duration `json:"switch_timer_ns"` // periodic flush, 0 = none; JSON in ns
 	// Events holds globs ([path.Match] syntax) of the event names to enable; empty enables all.
 	Events []string `json:"events,omitempty"`
@@ -274,6 +290,9 @@ type CPUStatus struct {
 	EventsLost       uint64 `json:"events_lost"`
 	PacketsDelivered uint64 `json:"packets_delivered"`
 	PacketsConsumed  uint64 `json:"packets_consumed"`
+	// Overwritten counts the packets reclaimed before they were consumed
+	// (overwrite mode; always 0 in discard mode).
+	Overwritten uint64 `json:"overwritten"`
 }
 
 // MaxStatusNames bounds the bytes of names in [Status.EnabledEvents], so that a status reply
@@ -458,8 +477,8 @@ func (a *CreateArgs) validate() error {
 		return fmt.Errorf("subbuf_size is 0")
 	case a.NumSubbuf == 0:
 		return fmt.Errorf("num_subbuf is 0")
-	case a.Mode != ModeDiscard:
-		return fmt.Errorf("mode %q is not %q", a.Mode, ModeDiscard)
+	case a.Mode.Validate() != nil:
+		return a.Mode.Validate()
 	case a.SwitchTimer < 0:
 		return fmt.Errorf("switch_timer_ns %d is negative", int64(a.SwitchTimer))
 	case len(a.Name) > MaxSessionName:

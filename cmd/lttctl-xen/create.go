@@ -25,10 +25,11 @@ func (t *tool) createCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "create",
 		Usage:     "create a trace session: its buffers, and a consumer writing them to disk",
-		UsageText: name + " [global options] create [NAME] [--output DIR | --no-output] [--subbuf-size SIZE] [--num-subbuf N] [--mode discard] [--switch-timer TIME] [--events GLOB,...] [--cpus LIST]",
+		UsageText: name + " [global options] create [NAME] [--output DIR | --no-output] [--subbuf-size SIZE] [--num-subbuf N] [--mode discard|overwrite | --overwrite] [--switch-timer TIME] [--events GLOB,...] [--cpus LIST]",
 		Description: `Creates the trace session NAME (default: auto-YYYYMMDD-HHMMSS, as lttng names
-it): a ring of N sub-buffers of SIZE bytes shared by the pCPUs, each sub-buffer
-one CTF packet. The session starts in the "created" state; "start" starts
+it): each pCPU gets a ring of N sub-buffers of SIZE bytes (sizes are per pCPU,
+as in lttng enable-channel), each sub-buffer one CTF packet of that pCPU's
+stream. The session starts in the "created" state; "start" starts
 tracing. There is one session at a time: destroy the old one first.
 
 As lttng-sessiond does, dom0 starts a consumer (lttd-xen) for the session that
@@ -47,6 +48,10 @@ periodically, so that a quiet trace still reaches the reader: TIME is a
 duration (500ms, 2s) or, as lttng takes it, a plain number of microseconds
 (500000 = 500ms); at least ` + minSwitchTimer.String() + `; 0: never.
 
+In overwrite mode (--overwrite, the flight recorder) there is no consumer (no
+output): a pCPU whose ring is full reclaims its oldest delivered sub-buffer and
+counts it overwritten; "snapshot" copies the newest data.
+
 --cpus restricts the hypervisor's workload to the pCPUs listed (as xentrace -c
 does): ids and ranges, 0,2-3; each must exist (the hypervisor's --max-cpus).
 Other pCPUs write only what is emitted on them (emit, cpu online/offline).
@@ -59,6 +64,7 @@ EXAMPLES:
    lttctl-xen create --no-output --subbuf-size 1MiB --num-subbuf 4 --switch-timer 500ms && lttctl-xen destroy
    lttctl-xen create --no-output --switch-timer 250000 && lttctl-xen destroy
    lttctl-xen create --no-output --events 'sched_*,irq_*' && lttctl-xen destroy
+   lttctl-xen create --overwrite --switch-timer 200ms && lttctl-xen destroy
    lttctl-xen create --no-output --events 'sched_*' --events page_fault --cpus 0,2-3`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{
@@ -82,7 +88,11 @@ EXAMPLES:
 			&cli.StringFlag{
 				Name:  "mode",
 				Value: string(wire.ModeDiscard),
-				Usage: "buffer `MODE` when full: discard (drop new records, counting them)",
+				Usage: "buffer `MODE` when full: discard (drop new records, counting them) or overwrite (reclaim the oldest sub-buffer)",
+			},
+			&cli.BoolFlag{
+				Name:  "overwrite",
+				Usage: "flight recorder: the same as --mode overwrite",
 			},
 			&cli.StringFlag{
 				Name:  "switch-timer",
@@ -117,7 +127,12 @@ func (t *tool) create(c *cli.Context) error {
 	if args.Name, err = sessionName(c.Args().First(), now); err != nil {
 		return err
 	}
-	if args.Output, err = t.outputDir(c, args.Name, c.Args().Present(), now); err != nil {
+	if args.Mode == wire.ModeOverwrite {
+		// A flight recorder has no consumer: snapshots read it.
+		if c.IsSet("output") {
+			return usagef(c, "--output: an overwrite-mode trace has no consumer (read it with lttctl-xen snapshot)")
+		}
+	} else if args.Output, err = t.outputDir(c, args.Name, c.Args().Present(), now); err != nil {
 		return err
 	}
 	if _, err := t.do(c, &wire.Request{Op: wire.OpCreate, Create: args}); err != nil {
@@ -125,9 +140,12 @@ func (t *tool) create(c *cli.Context) error {
 	}
 	t.printf("Session %s created: %d sub-buffers of %s (%s), mode %s\n", args.Name,
 		args.NumSubbuf, size.Format(args.SubbufSize), size.Format(args.NumSubbuf*args.SubbufSize), args.Mode)
-	if args.Output != "" {
+	switch {
+	case args.Output != "":
 		t.printf("Traces will be written in %s\n", args.Output)
-	} else {
+	case args.Mode == wire.ModeOverwrite:
+		t.printf("Flight recorder: lttctl-xen snapshot writes the newest data\n")
+	default:
 		t.printf("No output: run lttd-xen --output DIR to record the trace\n")
 	}
 	return nil
@@ -159,8 +177,14 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 			num, raw, total, size.Format(shm.MaxTotalSize))
 	}
 	mode := wire.Mode(c.String("mode"))
-	if mode != wire.ModeDiscard {
-		return nil, cmdline.Usagef("--mode %q: the only mode is %q", mode, wire.ModeDiscard)
+	if c.Bool("overwrite") {
+		if c.IsSet("mode") && mode != wire.ModeOverwrite {
+			return nil, cmdline.Usagef("--overwrite and --mode %s contradict each other", mode)
+		}
+		mode = wire.ModeOverwrite
+	}
+	if err := mode.Validate(); err != nil {
+		return nil, cmdline.Usagef("--mode: %v", err)
 	}
 	timer, err := lttngTimer("switch-timer", c.String("switch-timer"), minSwitchTimer)
 	if err != nil {

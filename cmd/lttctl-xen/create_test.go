@@ -45,6 +45,16 @@ func TestCreate(t *testing.T) {
 				Events: []string{"sched_*", "irq_*", "page_fault"}, CPUs: []int{3, 0, 1}},
 			"Session auto-20260102-030405 created: 8 sub-buffers of 64KiB (512KiB), mode discard\nNo output: run lttd-xen --output DIR to record the trace\n",
 		},
+		{
+			[]string{"--overwrite"},
+			wire.CreateArgs{SubbufSize: 64 << 10, NumSubbuf: 8, Mode: wire.ModeOverwrite, Name: autoName},
+			"Session auto-20260102-030405 created: 8 sub-buffers of 64KiB (512KiB), mode overwrite\nFlight recorder: lttctl-xen snapshot writes the newest data\n",
+		},
+		{
+			[]string{"--mode", "overwrite", "--overwrite"},
+			wire.CreateArgs{SubbufSize: 64 << 10, NumSubbuf: 8, Mode: wire.ModeOverwrite, Name: autoName},
+			"Session auto-20260102-030405 created: 8 sub-buffers of 64KiB (512KiB), mode overwrite\nFlight recorder: lttctl-xen snapshot writes the newest data\n",
+		},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			d := startFakeDom0(t, ok)
@@ -77,7 +87,9 @@ func TestCreateUsage(t *testing.T) {
 		{[]string{"--subbuf-size", "1GiB", "--num-subbuf", "8"}, []string{"--num-subbuf 8", "--subbuf-size 1GiB", "8GiB", "at most 4GiB"}},
 		{[]string{"--subbuf-size", "4GiB", "--num-subbuf", "2"}, []string{"--num-subbuf 2", "--subbuf-size 4GiB", "at most 4GiB"}},
 		{[]string{"--subbuf-size", "8589934592G", "--num-subbuf", "4"}, []string{"--subbuf-size 8589934592G", "over 16EiB"}},
-		{[]string{"--mode", "overwrite"}, []string{"--mode", "overwrite", `only mode is "discard"`}},
+		{[]string{"--mode", "ring"}, []string{"--mode", `"ring"`, `"discard" or "overwrite"`}},
+		{[]string{"--mode", "discard", "--overwrite"}, []string{"--overwrite", "--mode discard", "contradict"}},
+		{[]string{"--overwrite", "--output", "/srv/x"}, []string{"--output", "overwrite-mode trace has no consumer", "snapshot"}},
 		{[]string{"--switch-timer", "-1s"}, []string{"--switch-timer -1s", "negative"}},
 		{[]string{"--switch-timer", "often"}, []string{"--switch-timer", "often", "microseconds"}},
 		{[]string{"--switch-timer", "500"}, []string{"--switch-timer 500", "below the minimum, 1ms (1000 µs)"}},

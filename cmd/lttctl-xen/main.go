@@ -81,10 +81,11 @@ func (t *tool) app() *cli.App {
 		Description: `lttctl-xen sends requests to dom0 (dom0.sock in the run directory), which relays
 them to the hypervisor. A session goes: create, start, stop, destroy, as with
 lttng(1); the lttd-xen dom0 starts for it writes the trace to its output
-directory meanwhile, and destroy returns once the trace is on disk. Event
-types can be added, listed, enabled, disabled and emitted at any time, pCPUs
-brought up and down. Run "lttctl-xen COMMAND --help" for each command's
-options.
+directory meanwhile, and destroy returns once the trace is on disk. In
+overwrite mode (create --overwrite, the flight recorder) there is no consumer:
+"snapshot" writes the newest data on demand. Event types can be added, listed,
+enabled, disabled and emitted at any time, pCPUs brought up and down. Run
+"lttctl-xen COMMAND --help" for each command's options.
 
 Exit status: 0 on success, 1 when an operation fails, 2 for a wrong command line.
 
@@ -98,7 +99,8 @@ EXAMPLES:
    lttctl-xen destroy
    lttv-xen stats demo-trace
    lttctl-xen list
-   lttctl-xen status --watch`,
+   lttctl-xen status --watch
+   lttctl-xen create --overwrite && lttctl-xen start && lttctl-xen snapshot --output snap && lttctl-xen destroy`,
 		Writer:    t.stdout,
 		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
@@ -126,6 +128,7 @@ EXAMPLES:
 			t.enableEventCommand(),
 			t.disableEventCommand(),
 			t.cpuCommand(),
+			t.snapshotCommand(),
 		},
 	}
 }

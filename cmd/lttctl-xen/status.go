@@ -176,7 +176,15 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	row("events", "%s", enabled(st.EnabledEvents, st.EnabledCount, r.events))
 	row("events written", "%d", st.EventsWritten)
 	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)
-	row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
+	if st.Mode == wire.ModeOverwrite {
+		var over uint64
+		for _, c := range st.PerCPU {
+			over += c.Overwritten
+		}
+		row("packets", "delivered %d, consumed %d, overwritten %d", st.PacketsDelivered, st.PacketsConsumed, over)
+	} else {
+		row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
+	}
 	row("bad consumed", "%d", st.BadConsumed)
 	row("refcount", "%d", st.Refcount)
 	row("readers", "%d", st.Readers)
@@ -195,17 +203,22 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return writePerCPU(w, st.PerCPU)
+	return writePerCPU(w, st.PerCPU, st.Mode == wire.ModeOverwrite)
 }
 
 // writePerCPU prints one line per pCPU stream that is online or has
-// written anything: an offline pCPU that never wrote has no stream.
-func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
+// written anything: an offline pCPU that never wrote has no stream. In
+// overwrite mode a column counts each ring's overwritten packets.
+func writePerCPU(w io.Writer, per []wire.CPUStatus, overwrite bool) error {
 	if len(per) == 0 {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t\n")
+	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t")
+	if overwrite {
+		fmt.Fprintf(tw, "overwritten\t")
+	}
+	fmt.Fprintf(tw, "\n")
 	for _, c := range per {
 		if !c.Online && c.EventsWritten == 0 && c.EventsLost == 0 {
 			continue
@@ -214,7 +227,11 @@ func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
 		if !c.Online {
 			on = "no"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t\n", c.CPU, on, c.EventsWritten, c.EventsLost, c.PacketsDelivered, c.PacketsConsumed)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t", c.CPU, on, c.EventsWritten, c.EventsLost, c.PacketsDelivered, c.PacketsConsumed)
+		if overwrite {
+			fmt.Fprintf(tw, "%d\t", c.Overwritten)
+		}
+		fmt.Fprintf(tw, "\n")
 	}
 	return tw.Flush()
 }
