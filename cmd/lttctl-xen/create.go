@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"math/bits"
 	"strconv"
 	"time"
@@ -159,22 +160,27 @@ func createArgs(c *cli.Context) (*wire.CreateArgs, error) {
 		return nil, err
 	}
 	raw := c.String("subbuf-size")
-	if subbuf < shm.MinSubbufSize || !isPow2(subbuf) {
-		return nil, cmdline.Usagef("--subbuf-size %s: must be a power of two, at least %s (try %s)",
-			raw, size.Format(shm.MinSubbufSize), nearPow2(subbuf, shm.MinSubbufSize, size.Format))
-	}
 	num := c.Uint64("num-subbuf")
-	if num < shm.MinNumSubbuf || !isPow2(num) {
-		return nil, cmdline.Usagef("--num-subbuf %d: must be a power of two, at least %d (try %s)",
-			num, shm.MinNumSubbuf, nearPow2(num, shm.MinNumSubbuf, formatCount))
-	}
-	if subbuf > shm.MaxTotalSize/num {
-		total := "over 16EiB"
-		if hi, lo := bits.Mul64(num, subbuf); hi == 0 {
-			total = size.Format(lo)
+	// The rules are shm's (the hypervisor checks the same); the messages
+	// name the flags and suggest a value that passes.
+	var ge *shm.GeometryError
+	if err := (shm.Geometry{SubbufSize: subbuf, NumSubbuf: num}).Validate(); errors.As(err, &ge) {
+		switch ge.Field {
+		case shm.FieldSubbufSize:
+			return nil, cmdline.Usagef("--subbuf-size %s: must be a power of two, at least %s (try %s)",
+				raw, size.Format(shm.MinSubbufSize), nearPow2(subbuf, shm.MinSubbufSize, size.Format))
+		case shm.FieldNumSubbuf:
+			return nil, cmdline.Usagef("--num-subbuf %d: %s (try %s)", num, ge.Rule, nearPow2(num, shm.MinNumSubbuf, formatCount))
+		default:
+			total := "over 16EiB"
+			if hi, lo := bits.Mul64(num, subbuf); hi == 0 {
+				total = size.Format(lo)
+			}
+			return nil, cmdline.Usagef("--num-subbuf %d x --subbuf-size %s = %s: the buffer must be at most %s in all",
+				num, raw, total, size.Format(shm.MaxTotalSize))
 		}
-		return nil, cmdline.Usagef("--num-subbuf %d x --subbuf-size %s = %s: the buffer must be at most %s in all",
-			num, raw, total, size.Format(shm.MaxTotalSize))
+	} else if err != nil {
+		return nil, cmdline.Usagef("%v", err)
 	}
 	mode := wire.Mode(c.String("mode"))
 	if c.Bool("overwrite") {
@@ -219,7 +225,6 @@ func globs(list []string) ([]string, error) {
 	return out, nil
 }
 
-func isPow2(v uint64) bool { return v != 0 && v&(v-1) == 0 }
 
 func formatCount(v uint64) string { return strconv.FormatUint(v, 10) }
 
