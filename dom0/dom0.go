@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/lttng-xen/lttng-xen/internal/poller"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -43,7 +42,7 @@ type Config struct {
 type Dom0 struct {
 	cfg  Config
 	log  *slog.Logger
-	stop int // eventfd, readable once Close has begun
+	stop *poller.Poller // woken once Close has begun
 	wg   sync.WaitGroup
 
 	// bindTried is closed once the first attempt to bind the hypervisor
@@ -84,9 +83,9 @@ func New(cfg Config) (*Dom0, error) {
 	if cfg.Wakeup == "" {
 		cfg.Wakeup = WakeupEventfd
 	}
-	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	stop, err := poller.New()
 	if err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
+		return nil, err
 	}
 	return &Dom0{
 		cfg: cfg, log: cfg.Logger, stop: stop, clients: make(map[*client]struct{}),
@@ -168,7 +167,7 @@ func (d *Dom0) Close() error {
 	}
 	d.closed = true
 	close(d.done)
-	_, _ = unix.Write(d.stop, eventOne)
+	d.stop.Wake()
 	err := d.cfg.Listener.Close()
 	for c := range d.clients {
 		c.conn.Close()
@@ -176,11 +175,11 @@ func (d *Dom0) Close() error {
 	l := d.link
 	d.mu.Unlock()
 	if l != nil {
-		_, _ = unix.Write(l.stop, eventOne) // wake watchHangup; linkLoop closes l
+		l.stop.Wake() // wake watchHangup; linkLoop closes l
 	}
 	d.wg.Wait()
 	d.pmRelease()
-	unix.Close(d.stop)
+	d.stop.Close()
 	return err
 }
 
@@ -316,7 +315,7 @@ func callOn(l *hvLink, req *wire.Request) (*wire.Reply, []*os.File, *hvLink, err
 	var re *wire.RemoteError
 	if err != nil && !errors.As(err, &re) {
 		// The link is out of step or gone: drop it and let linkLoop rebind.
-		_, _ = unix.Write(l.stop, eventOne)
+		l.stop.Wake()
 		return nil, nil, nil, fmt.Errorf("hypercall %s: %w: %w", req.Op, wire.ErrUnavailable, err)
 	}
 	return rep, files, l, err
