@@ -93,7 +93,7 @@ func (e *errWriter) printf(format string, args ...any) {
 
 func (e *errWriter) table(rows [][]string) {
 	if e.err == nil {
-		e.err = writeTable(e.w, rows)
+		e.err = WriteTable(e.w, rows)
 	}
 }
 

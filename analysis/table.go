@@ -5,9 +5,9 @@ import (
 	"io"
 )
 
-// writeTable prints rows as an indented table: the first column
+// WriteTable prints rows as an indented table: the first column
 // left-aligned, the others right-aligned, two spaces apart.
-func writeTable(w io.Writer, rows [][]string) error {
+func WriteTable(w io.Writer, rows [][]string) error {
 	var widths []int
 	for _, row := range rows {
 		for i, c := range row {

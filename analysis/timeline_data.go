@@ -1,6 +1,9 @@
 package analysis
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // Limits bound what a timeline page holds, whatever the trace's size:
 // beyond Runs vCPU runs (all pCPUs together) the runs are aggregated into
@@ -85,7 +88,7 @@ func (tl *Timeline) Data(title, beginWall string, events, end uint64) TimelineDa
 			ld.Runs = binRuns(l.runs, d.RunsBinNS, len(d.Who))
 		}
 		if d.MarksBinNS == 0 {
-			slices.SortFunc(l.marks, func(a, b mark) int { return cmpU(a.t, b.t) })
+			slices.SortFunc(l.marks, func(a, b mark) int { return cmp.Compare(a.t, b.t) })
 			var prev uint64
 			for _, m := range l.marks {
 				ld.Marks = append(ld.Marks, m.t-prev, m.dur, uint64(m.kind), m.arg, m.arg2)
@@ -104,7 +107,7 @@ func (tl *Timeline) Data(title, beginWall string, events, end uint64) TimelineDa
 			ld.Offline = append(ld.Offline, o[0]-prev, o[1]-o[0])
 			prev = o[0]
 		}
-		slices.SortFunc(l.lost, func(a, b lostGap) int { return cmpU(a.b, b.b) })
+		slices.SortFunc(l.lost, func(a, b lostGap) int { return cmp.Compare(a.b, b.b) })
 		prev = 0
 		for _, g := range l.lost {
 			ld.Lost = append(ld.Lost, g.b-prev, g.e-g.b, g.count)
@@ -116,16 +119,6 @@ func (tl *Timeline) Data(title, beginWall string, events, end uint64) TimelineDa
 		d.Lanes = []LaneData{}
 	}
 	return d
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // binRuns aggregates runs (in time order, not overlapping) into bins of

@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -93,7 +94,7 @@ func (o *Observer) CopyCounted(cpu int) (out []CopiedPacket, spoiled int) {
 			spoiled++
 		}
 	}
-	slices.SortFunc(out, func(a, b CopiedPacket) int { return compareU64(a.Seq, b.Seq) })
+	slices.SortFunc(out, func(a, b CopiedPacket) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, spoiled
 }
 
@@ -129,14 +130,4 @@ func (o *Observer) OpenPacket(cpu int) (seq, committed uint64, pkt []byte, ok bo
 	}
 	b := uint64(cpu)*o.g.Total() + slot*sb
 	return seq, committed, o.buf[b : b+sb : b+sb], true
-}
-
-func compareU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

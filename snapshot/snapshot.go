@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -129,7 +130,7 @@ func newest(pkts []*packet, metaSize, maxSize uint64) (kept []*packet, dropped i
 	if maxSize == 0 {
 		return pkts, 0, nil
 	}
-	slices.SortStableFunc(pkts, func(a, b *packet) int { return -cmpU64(a.tsEnd, b.tsEnd) })
+	slices.SortStableFunc(pkts, func(a, b *packet) int { return -cmp.Compare(a.tsEnd, b.tsEnd) })
 	if len(pkts) > 0 && metaSize+uint64(len(pkts[0].data)) > maxSize {
 		return nil, 0, fmt.Errorf("%w: %d bytes, the metadata (%d bytes) and one %d-byte packet need %d", ErrMaxSize, maxSize, metaSize, len(pkts[0].data), metaSize+uint64(len(pkts[0].data)))
 	}
@@ -153,17 +154,7 @@ func byCPU(pkts []*packet) map[int][]*packet {
 		m[p.cpu] = append(m[p.cpu], p)
 	}
 	for _, s := range m {
-		slices.SortFunc(s, func(a, b *packet) int { return cmpU64(a.seq, b.seq) })
+		slices.SortFunc(s, func(a, b *packet) int { return cmp.Compare(a.seq, b.seq) })
 	}
 	return m
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

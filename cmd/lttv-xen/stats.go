@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lttng-xen/lttng-xen/analysis"
 	"github.com/lttng-xen/lttng-xen/record"
 )
 
@@ -259,39 +258,7 @@ func writeStatsTable(w io.Writer, st stats) error {
 		rows = append(rows, []string{filepath.Base(s.File), cpu, strconv.FormatUint(s.Packets, 10),
 			strconv.FormatUint(s.Events, 10), strconv.FormatUint(s.EventsLost, 10)})
 	}
-	return writeRows(w, rows)
-}
-
-// writeRows prints rows as an indented table: the first column
-// left-aligned, the others right-aligned, two spaces apart.
-func writeRows(w io.Writer, rows [][]string) error {
-	var widths []int
-	for _, row := range rows {
-		for i, c := range row {
-			if i == len(widths) {
-				widths = append(widths, 0)
-			}
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	var b []byte
-	for _, row := range rows {
-		b = append(b[:0], ' ')
-		for i, c := range row {
-			b = append(b, "  "...)
-			pad := strings.Repeat(" ", widths[i]-len(c))
-			if i == 0 {
-				b = append(append(b, c...), pad...)
-			} else {
-				b = append(append(b, pad...), c...)
-			}
-		}
-		b = append(bytes.TrimRight(b, " "), '\n')
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return analysis.WriteTable(w, rows)
 }
 
 // count is one entry of a per-event or per-pCPU table.
