@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,14 +11,18 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/poller"
+	"github.com/lttng-xen/lttng-xen/internal/sockwait"
 	"github.com/lttng-xen/lttng-xen/shm"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
 // Config configures a consumer.
 type Config struct {
-	Output string // trace directory
-	Force  bool   // overwrite a non-empty Output
+	Output string // trace directory (unless Relay is set)
+	// Relay, if set, sends the trace to an lttng-relayd instead of Output.
+	Relay *RelayConfig
+	Force bool // overwrite a non-empty Output
 	// Resume continues the trace already in Output (after lttd-xen died):
 	// see [Consumer.resume].
 	Resume bool
@@ -25,7 +30,11 @@ type Config struct {
 	// for it to come back there (inotify on its directory) and re-attaches.
 	// Empty: a hang-up ends the run with [ErrTraceGone].
 	Dom0Socket string
-	Logger     *slog.Logger
+	// Redial dials dom0 again after it restarted, with the checks of the
+	// first dial (the run directory's trust); nil: wire.Dial(Dom0Socket).
+	// An error wrapping rundir.ErrUntrusted ends the wait.
+	Redial func() (*wire.Conn, error)
+	Logger *slog.Logger
 	// OnPackets, if set, is called after each batch of packets is written
 	// (from the consumer's goroutine) with the running totals.
 	OnPackets func(Stats)
@@ -58,24 +67,28 @@ type StreamStats struct {
 // Consumer is one lttd-xen session. It is driven by one goroutine (Run);
 // Stop may be called from any goroutine.
 type Consumer struct {
-	cfg     Config
-	log     *slog.Logger
-	conn    *wire.Conn // dom0; replaced by reattach
-	connFD  int
-	mapID   uint64 // our reference on the trace's memory, 0 if none
-	ctrlMap *shm.Mapping
-	consMap *shm.Mapping
-	bufMap  *shm.Mapping
-	ring    *shm.Consumer
-	ctrl    *shm.Control
-	sbSize  uint64
-	wake    int // wakeup descriptor (non-blocking), -1 if none
-	wakeF   *os.File
-	stop    int           // eventfd written by Stop
-	streams []*streamFile // by pCPU; nil until the stream's first packet
-	metaVer uint64
-	stats   Stats
-	iov     [][]byte
+	cfg       Config
+	log       *slog.Logger
+	conn      *wire.Conn // dom0; replaced by reattach
+	connFD    int
+	mapID     uint64 // our reference on the trace's memory, 0 if none
+	ctrlMap   *shm.Mapping
+	consMap   *shm.Mapping
+	bufMap    *shm.Mapping
+	ring      *shm.Consumer
+	ctrl      *shm.Control
+	sbSize    uint64
+	wake      int // wakeup descriptor (non-blocking), -1 if none
+	wakeF     *os.File
+	poll      *poller.Poller // woken by Stop
+	ctx       context.Context
+	cancel    context.CancelFunc // called by Stop: ends a relay redial
+	sink      sink
+	dir       *dirSink       // the sink when it is a directory (for --resume)
+	perStream []*StreamStats // by pCPU; nil until the stream's first packet
+	pkts      [][]byte
+	metaVer   uint64
+	stats     Stats
 }
 
 // Open maps the trace through dom0 (conn, which the consumer owns from
@@ -88,21 +101,22 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1, stop: -1}
+	c := &Consumer{cfg: cfg, log: cfg.Logger, wake: -1}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			c.Close()
 		}
 	}()
-	if c.stop, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+	if c.poll, err = poller.New(); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("eventfd: %w", err)
+		return nil, err
 	}
 	c.setConn(conn)
 	// Map first: a consumer refused (another holds the role) writes nothing,
 	// not even the output directory.
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: &wire.MapArgs{Role: wire.RoleConsumer}})
+	rep, files, err := conn.Call(&wire.Request{Op: wire.OpMap, Map: c.mapArgs()})
 	if err != nil {
 		return nil, fmt.Errorf("map the trace: %w", err)
 	}
@@ -110,11 +124,24 @@ func Open(conn *wire.Conn, cfg Config) (_ *Consumer, err error) {
 	if err := c.mapFiles(files); err != nil {
 		return nil, err
 	}
-	if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
-		return nil, err
-	}
 	c.sbSize = c.ctrl.Info().Geometry.SubbufSize
-	c.streams = make([]*streamFile, c.ring.Streams())
+	c.perStream = make([]*StreamStats, c.ring.Streams())
+	if cfg.Relay != nil {
+		if cfg.Resume {
+			return nil, fmt.Errorf("--resume continues a trace directory; a relay session cannot be resumed")
+		}
+		r, err := dialRelay(c.ctx, *cfg.Relay, c.ctrl.Info().UUID, c.ring.Streams(), c.log)
+		if err != nil {
+			return nil, err
+		}
+		c.sink = r
+	} else {
+		if err := prepareDir(cfg.Output, cfg.Force, cfg.Resume); err != nil {
+			return nil, err
+		}
+		c.dir = newDirSink(cfg.Output, c.ring.Streams())
+		c.sink = c.dir
+	}
 	if cfg.Resume {
 		if err := c.resume(); err != nil {
 			return nil, err
@@ -197,8 +224,8 @@ func (c *Consumer) writeMetadata() error {
 	if err != nil {
 		return fmt.Errorf("read metadata: %w", err)
 	}
-	if err := writeAtomic(c.cfg.Output, MetadataFile, text); err != nil {
-		return noRoom(err)
+	if err := c.sink.writeMetadata(text); err != nil {
+		return err
 	}
 	c.metaVer = rep.MetadataVersion
 	return nil
@@ -206,15 +233,27 @@ func (c *Consumer) writeMetadata() error {
 
 // Stop asks Run to write what is delivered and return. Safe from any
 // goroutine (a signal handler's).
-func (c *Consumer) Stop() { _, _ = unix.Write(c.stop, oneEvent) }
+func (c *Consumer) Stop() {
+	c.cancel()
+	c.poll.Wake()
+}
 
-var oneEvent = []byte{1, 0, 0, 0, 0, 0, 0, 0}
+// Where is where the trace goes: the output directory or the relay's URL.
+func (c *Consumer) Where() string {
+	if c.cfg.Relay != nil {
+		return c.cfg.Relay.URL.String()
+	}
+	return c.cfg.Output
+}
+
+// mapArgs asks for the consumer role, saying where the trace goes (status
+// shows it).
+func (c *Consumer) mapArgs() *wire.MapArgs {
+	return &wire.MapArgs{Role: wire.RoleConsumer, Output: c.Where()}
+}
 
 // errHangup: dom0 closed the connection (internal to Run).
 var errHangup = errors.New("dom0 closed the connection")
-
-// errStopped: Stop was called while waiting for dom0 (internal to Run).
-var errStopped = errors.New("stopped")
 
 // Run consumes until the trace is destroyed (nil), Stop is called (nil),
 // or something fails. When dom0 goes away it writes what is delivered,
@@ -239,7 +278,7 @@ func (c *Consumer) Run() error {
 		}
 		werr := c.writeReady()
 		switch {
-		case errors.Is(err, errStopped):
+		case errors.Is(err, sockwait.ErrStopped):
 			return werr
 		case werr == nil && c.ctrl.State() == shm.StateDestroyed:
 			return nil
@@ -256,8 +295,8 @@ func (c *Consumer) Run() error {
 //  4. if the state loaded in 2 was "destroyed", every packet has been
 //     delivered before it (the producer publishes the state after its final
 //     flush) and written in 3: done;
-//  5. poll(2) the wakeup descriptor, dom0's connection and the stop
-//     eventfd, with no timeout.
+//  5. poll(2) the wakeup descriptor and dom0's connection (and the
+//     poller's stop eventfd), with no timeout.
 //
 // A delivery after 1 either is seen in 3 or makes the descriptor readable
 // for 5: drain, check, then sleep. It returns errHangup when dom0 closes
@@ -266,8 +305,12 @@ func (c *Consumer) consume() error {
 	pfd := []unix.PollFd{
 		{Fd: int32(c.wake), Events: unix.POLLIN},
 		{Fd: int32(c.connFD), Events: unix.POLLRDHUP},
-		{Fd: int32(c.stop), Events: unix.POLLIN},
 	}
+	live := time.Duration(-1) // no timeout: no timer unless the user asked for a live one
+	if c.cfg.Relay != nil && c.cfg.Relay.Live > 0 {
+		live = c.cfg.Relay.Live
+	}
+	lastTick := time.Now()
 	for {
 		c.drainWakeup()
 		state := c.ctrl.State()
@@ -277,14 +320,23 @@ func (c *Consumer) consume() error {
 		if state == shm.StateDestroyed {
 			return nil
 		}
-		if _, err := unix.Poll(pfd, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
+		timeout := live
+		if live > 0 {
+			if since := time.Since(lastTick); since >= live {
+				if err := c.sink.tick(); err != nil {
+					return err
+				}
+				lastTick = time.Now()
+			} else {
+				timeout = live - since
 			}
-			return fmt.Errorf("poll: %w", err)
+		}
+		stopped, err := c.poll.Wait(pfd, timeout)
+		if err != nil {
+			return err
 		}
 		c.stats.Wakeups++
-		if pfd[2].Revents != 0 {
+		if stopped {
 			return c.writeReady()
 		}
 		if pfd[1].Revents != 0 {
@@ -314,9 +366,9 @@ func (c *Consumer) drainWakeup() {
 func (c *Consumer) Stats() Stats {
 	st := c.stats
 	st.Streams = nil
-	for _, sf := range c.streams {
-		if sf != nil {
-			st.Streams = append(st.Streams, sf.stats)
+	for _, ss := range c.perStream {
+		if ss != nil {
+			st.Streams = append(st.Streams, *ss)
 		}
 	}
 	return st
@@ -346,16 +398,16 @@ func (c *Consumer) Close() error {
 		}
 		c.mapID = 0
 	}
-	for i, sf := range c.streams {
-		if sf != nil {
-			errs = append(errs, sf.f.Close())
-			c.streams[i] = nil
-		}
+	if c.sink != nil {
+		errs = append(errs, c.sink.close())
+		c.sink = nil
 	}
 	c.dropConn()
-	if c.stop >= 0 {
-		unix.Close(c.stop)
-		c.stop = -1
+	if c.poll != nil {
+		c.poll.Close()
+	}
+	if c.cancel != nil {
+		c.cancel()
 	}
 	c.ring = nil
 	errs = append(errs, c.bufMap.Close(), c.consMap.Close(), c.ctrlMap.Close())

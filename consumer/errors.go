@@ -21,6 +21,12 @@ var (
 	// output directory.
 	ErrOtherTrace = errors.New("the output directory holds another trace")
 
+	// ErrRelayGone: the relay the consumer streams to went away and did not
+	// come back within the retry time. What it acknowledged is in its
+	// trace; the packets not sent stay in the rings, where the producer
+	// counts what it cannot write as lost.
+	ErrRelayGone = errors.New("the relay went away: the trace it holds is incomplete")
+
 	// ErrNotTrace: --resume found, under a stream file's name, something it
 	// will not touch: a symbolic link, a file that is not regular, or one
 	// whose first packet does not parse. Nothing was changed.

@@ -216,12 +216,13 @@ func (c *Consumer) applyResume(p resumePlan) error {
 	if _, err := unix.Seek(fd, d.end, 0); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
-	sf.pos = d.end
-	sf.stats.Kept, sf.stats.Packets, sf.stats.Bytes = d.packets, d.packets, uint64(d.end)
+	sf.pos, sf.packets = d.end, d.packets
+	st := c.streamStats(sf.cpu)
+	st.Kept, st.Packets, st.Bytes = d.packets, d.packets, uint64(d.end)
 	c.stats.Kept += d.packets
 	c.stats.Packets += d.packets
 	c.stats.Bytes += uint64(d.end)
-	c.streams[sf.cpu] = sf
+	c.dir.streams[sf.cpu] = sf
 
 	s := c.ring.Stream(sf.cpu)
 	next, want := s.NextSeq(), d.next()
@@ -230,10 +231,10 @@ func (c *Consumer) applyResume(p resumePlan) error {
 		s.ReleaseN(int(want - next))
 		c.log.Info("resume: released packets already on disk", "file", sf.name, "packets", want-next)
 	case want < next:
-		sf.stats.Missing = next - want
-		c.stats.Missing += sf.stats.Missing
+		st.Missing = next - want
+		c.stats.Missing += st.Missing
 		c.log.Warn("resume: packets were consumed but are not on disk: they are lost (babeltrace2 reports the gap)",
-			"file", sf.name, "first", want, "last", next-1, "packets", sf.stats.Missing)
+			"file", sf.name, "first", want, "last", next-1, "packets", st.Missing)
 	}
 	return nil
 }
@@ -280,11 +281,13 @@ func keepAside(sf *streamFile, off int64) error {
 // consumer skip or repeat packets. The hypervisor's validated counts are
 // its status's per_cpu packets_consumed.
 func (c *Consumer) trustedConsumed(uuid [16]byte) error {
-	rep, _, err := c.conn.Call(&wire.Request{Op: wire.OpStatus})
+	st, err := wire.WholeStatus(func(r *wire.Request) (*wire.Reply, error) {
+		rep, _, err := c.conn.Call(r)
+		return rep, err
+	})
 	if err != nil {
 		return fmt.Errorf("resume: status: %w", err)
 	}
-	st := rep.Status
 	if st == nil || st.UUID != record.FormatUUID(uuid) {
 		return fmt.Errorf("resume: the trace changed while mapping it: %w", ErrTraceGone)
 	}

@@ -11,11 +11,11 @@ import (
 
 // streamFile is the file of one pCPU's stream, OUTDIR/channel0_<cpu>.
 type streamFile struct {
-	cpu   int
-	name  string // path
-	f     *os.File
-	pos   int64 // end of the last whole packet in the file
-	stats StreamStats
+	cpu     int
+	name    string // path
+	f       *os.File
+	pos     int64  // end of the last whole packet in the file
+	packets uint64 // whole packets in the file
 }
 
 // StreamFile returns the name of pCPU cpu's stream file in a trace
@@ -54,18 +54,5 @@ func openStreamFile(dir string, cpu int, truncate bool) (*streamFile, error) {
 			return nil, fmt.Errorf("truncate %s: %w", name, err)
 		}
 	}
-	return &streamFile{cpu: cpu, name: name, f: f, stats: StreamStats{CPU: cpu}}, nil
-}
-
-// stream returns cpu's stream file, creating it empty on first use.
-func (c *Consumer) stream(cpu int) (*streamFile, error) {
-	if sf := c.streams[cpu]; sf != nil {
-		return sf, nil
-	}
-	sf, err := openStreamFile(c.cfg.Output, cpu, true)
-	if err != nil {
-		return nil, noRoom(err)
-	}
-	c.streams[cpu] = sf
-	return sf, nil
+	return &streamFile{cpu: cpu, name: name, f: f}, nil
 }

@@ -7,10 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// writeReady writes every delivered packet of every stream to its file,
-// in as few writev(2) calls as possible, straight from the read-only
-// mapping, then releases them. A packet is released only once it is whole
-// on disk.
+// writeReady hands every delivered packet of every stream to the sink
+// and releases what reached it whole.
 func (c *Consumer) writeReady() error {
 	for {
 		wrote := false
@@ -32,8 +30,8 @@ func (c *Consumer) writeReady() error {
 	return nil
 }
 
-// writeStream writes up to maxIOV delivered packets of cpu's stream and
-// returns how many it wrote.
+// writeStream hands up to maxIOV delivered packets of cpu's stream to the
+// sink, releases those that reached it, and returns how many that was.
 func (c *Consumer) writeStream(cpu int) (int, error) {
 	s := c.ring.Stream(cpu)
 	n := s.Ready()
@@ -41,7 +39,7 @@ func (c *Consumer) writeStream(cpu int) (int, error) {
 	// hypervisor stores a new version before any record of a new event
 	// type can be written, hence before the packet holding it is
 	// delivered, so a packet seen here is described by the metadata
-	// written here, before the packet reaches the disk.
+	// written here, before the packet reaches the sink.
 	if v := c.ctrl.MetadataVersion(); v != c.metaVer && c.conn != nil {
 		if err := c.writeMetadata(); err != nil {
 			return 0, err
@@ -50,32 +48,36 @@ func (c *Consumer) writeStream(cpu int) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	sf, err := c.stream(cpu)
-	if err != nil {
-		return 0, err
-	}
 	n = min(n, maxIOV)
-	c.iov = c.iov[:0]
+	c.pkts = c.pkts[:0]
 	seq := s.NextSeq()
 	for i := range n {
-		c.iov = append(c.iov, s.Packet(seq+uint64(i)))
+		c.pkts = append(c.pkts, s.Packet(seq+uint64(i)))
 	}
-	written, err := writevAll(int(sf.f.Fd()), c.iov)
-	whole := uint64(written) / c.sbSize
+	whole, err := c.sink.write(cpu, c.pkts)
+	st := c.streamStats(cpu)
 	if whole > 0 {
-		s.ReleaseN(int(whole))
-		sf.pos += int64(whole * c.sbSize)
-		sf.stats.Packets += whole
-		sf.stats.Bytes = uint64(sf.pos)
-		c.stats.Packets += whole
-		c.stats.Bytes += whole * c.sbSize
+		s.ReleaseN(whole)
+		st.Packets += uint64(whole)
+		st.Bytes += uint64(whole) * c.sbSize
+		c.stats.Packets += uint64(whole)
+		c.stats.Bytes += uint64(whole) * c.sbSize
 	}
 	cc := c.ctrl.CPU(cpu)
-	sf.stats.Lost = cc.LostFull() + cc.LostTooBig()
+	st.Lost = cc.LostFull() + cc.LostTooBig()
 	if err != nil {
-		return int(whole), c.writeFailed(sf, err)
+		c.stats.Lost = c.lost()
+		return whole, err
 	}
-	return n, nil
+	return whole, nil
+}
+
+// streamStats returns cpu's figures, which exist from its first packet.
+func (c *Consumer) streamStats(cpu int) *StreamStats {
+	if c.perStream[cpu] == nil {
+		c.perStream[cpu] = &StreamStats{CPU: cpu}
+	}
+	return c.perStream[cpu]
 }
 
 // lost sums the records every ring dropped.
@@ -86,20 +88,6 @@ func (c *Consumer) lost() uint64 {
 		n += cc.LostFull() + cc.LostTooBig()
 	}
 	return n
-}
-
-// writeFailed cuts the stream file back to the end of the last whole
-// packet (a short write may have left part of one) so that the trace on
-// disk stays readable, and says why.
-func (c *Consumer) writeFailed(sf *streamFile, err error) error {
-	fd := int(sf.f.Fd())
-	if terr := unix.Ftruncate(fd, sf.pos); terr != nil {
-		err = errors.Join(err, fmt.Errorf("truncate back to %d bytes: %w", sf.pos, terr))
-	} else if _, serr := unix.Seek(fd, sf.pos, 0); serr != nil {
-		err = errors.Join(err, fmt.Errorf("seek: %w", serr))
-	}
-	c.stats.Lost = c.lost()
-	return fmt.Errorf("write %s: %w (the file ends after %d whole packets)", sf.name, noRoom(err), sf.stats.Packets)
 }
 
 // noRoom marks out-of-space errors with ErrNoRoom.

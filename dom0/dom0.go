@@ -9,8 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/lttng-xen/lttng-xen/internal/poller"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -32,13 +31,18 @@ type Config struct {
 	Wakeup           WakeupKind
 	Allowed          []uint32 // uids allowed besides root and our own
 	Logger           *slog.Logger
+	// Lttd is the lttd-xen dom0 starts for a session created with an output
+	// directory; empty: such a create fails (consumer.go).
+	Lttd string
+	// RunDir is the run directory, handed to the consumers dom0 starts.
+	RunDir string
 }
 
 // Dom0 is the running daemon. Run serves until Close.
 type Dom0 struct {
 	cfg  Config
 	log  *slog.Logger
-	stop int // eventfd, readable once Close has begun
+	stop *poller.Poller // woken once Close has begun
 	wg   sync.WaitGroup
 
 	// bindTried is closed once the first attempt to bind the hypervisor
@@ -50,10 +54,13 @@ type Dom0 struct {
 	triedOnce sync.Once
 	done      chan struct{} // closed by Close
 
-	mu      sync.Mutex
-	link    *hvLink
-	clients map[*client]struct{}
-	closed  bool
+	pm postMortem // traces held for a post-mortem snapshot (postmortem.go)
+
+	mu       sync.Mutex
+	link     *hvLink
+	clients  map[*client]struct{}
+	closed   bool
+	consumer *consumer // the session's consumer, nil if none (session.go)
 }
 
 // client is one tool connection. Fields other than conn and accepted are
@@ -63,6 +70,7 @@ type client struct {
 	accepted time.Time
 	wake     *wakeup            // set by poll: the connection is a reader
 	maps     map[uint64]*hvLink // mappings taken through this connection
+	uid, gid uint32             // the peer's credentials (SO_PEERCRED), set before serving
 	busy     bool               // a request is being served
 	evicted  bool               // closed to make room (see evictLocked)
 }
@@ -75,9 +83,9 @@ func New(cfg Config) (*Dom0, error) {
 	if cfg.Wakeup == "" {
 		cfg.Wakeup = WakeupEventfd
 	}
-	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	stop, err := poller.New()
 	if err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
+		return nil, err
 	}
 	return &Dom0{
 		cfg: cfg, log: cfg.Logger, stop: stop, clients: make(map[*client]struct{}),
@@ -141,7 +149,8 @@ func (d *Dom0) evictLocked() {
 	delete(d.clients, victim)
 }
 
-// Close stops serving, closes every connection, unbinds from the
+// Close stops the session's consumer (it writes what is delivered and
+// exits), stops serving, closes every connection, unbinds from the
 // hypervisor and waits for every goroutine. Idempotent.
 func (d *Dom0) Close() error {
 	d.mu.Lock()
@@ -149,9 +158,16 @@ func (d *Dom0) Close() error {
 		d.mu.Unlock()
 		return nil
 	}
+	d.mu.Unlock()
+	d.stopConsumer()
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
 	d.closed = true
 	close(d.done)
-	_, _ = unix.Write(d.stop, eventOne)
+	d.stop.Wake()
 	err := d.cfg.Listener.Close()
 	for c := range d.clients {
 		c.conn.Close()
@@ -159,10 +175,11 @@ func (d *Dom0) Close() error {
 	l := d.link
 	d.mu.Unlock()
 	if l != nil {
-		_, _ = unix.Write(l.stop, eventOne) // wake watchHangup; linkLoop closes l
+		l.stop.Wake() // wake watchHangup; linkLoop closes l
 	}
 	d.wg.Wait()
-	unix.Close(d.stop)
+	d.pmRelease()
+	d.stop.Close()
 	return err
 }
 
@@ -178,6 +195,9 @@ func (d *Dom0) linkLoop() {
 			tried()
 			return
 		}
+		// A hypervisor that already has a trace (dom0 restarted): hold its
+		// memory before any tool can see the link (postmortem.go).
+		d.pmArmOn(l)
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
@@ -193,6 +213,7 @@ func (d *Dom0) linkLoop() {
 		var virqDone sync.WaitGroup
 		virqDone.Go(func() { d.virqLoop(l) })
 		watchHangup(l)
+		d.pmHypervisorGone()
 
 		d.mu.Lock()
 		d.link = nil
@@ -279,6 +300,11 @@ func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error)
 	if l == nil {
 		return nil, nil, nil, fmt.Errorf("hypervisor not connected (is it running?): %w", wire.ErrUnavailable)
 	}
+	return callOn(l, req)
+}
+
+// callOn makes one hypercall on link l.
+func callOn(l *hvLink, req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error) {
 	// The deadline bounds this call only: cleared afterwards, or the idle
 	// connection would wake the runtime when it expires.
 	l.callMu.Lock()
@@ -289,7 +315,7 @@ func (d *Dom0) call(req *wire.Request) (*wire.Reply, []*os.File, *hvLink, error)
 	var re *wire.RemoteError
 	if err != nil && !errors.As(err, &re) {
 		// The link is out of step or gone: drop it and let linkLoop rebind.
-		_, _ = unix.Write(l.stop, eventOne)
+		l.stop.Wake()
 		return nil, nil, nil, fmt.Errorf("hypercall %s: %w: %w", req.Op, wire.ErrUnavailable, err)
 	}
 	return rep, files, l, err

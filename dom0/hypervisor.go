@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lttng-xen/lttng-xen/internal/poller"
+	"github.com/lttng-xen/lttng-xen/internal/sockwait"
 	"github.com/lttng-xen/lttng-xen/wire"
 )
 
@@ -19,17 +20,17 @@ type hvLink struct {
 	// callMu makes a hypercall and its deadline one unit.
 	callMu sync.Mutex
 	conn   *wire.Conn
-	virq   *os.File // non-blocking eventfd, read through the runtime poller
-	stop   int      // eventfd: written to end watchHangup
+	virq   *os.File       // non-blocking eventfd, read through the runtime poller
+	stop   *poller.Poller // woken to end watchHangup
 }
 
-// close ends the link. The write to stop wakes watchHangup first, so the
+// close ends the link. Waking stop ends watchHangup first, so the
 // connection's Close (which waits for it) cannot hang.
 func (l *hvLink) close() {
-	_, _ = unix.Write(l.stop, eventOne)
+	l.stop.Wake()
 	l.conn.Close()
 	l.virq.Close()
-	unix.Close(l.stop)
+	l.stop.Close()
 }
 
 // bind dials the hypervisor and binds VIRQ_TBUF.
@@ -45,18 +46,18 @@ func bind(path string) (*hvLink, error) {
 		return nil, fmt.Errorf("bind_virq: %w", err)
 	}
 	c.SetDeadline(time.Time{})
-	stop, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	stop, err := poller.New()
 	if err != nil {
 		c.Close()
 		files[0].Close()
-		return nil, fmt.Errorf("eventfd: %w", err)
+		return nil, err
 	}
 	return &hvLink{conn: c, virq: files[0], stop: stop}, nil
 }
 
 // connectLoop binds to the hypervisor at path, waiting for the socket to
-// (re)appear with inotify rather than retrying on a timer. It returns nil
-// when stop becomes readable.
+// (re)appear with inotify rather than retrying on a timer
+// (sockwait.Retry). It returns nil once stop is woken.
 //
 // A socket that is absent or refuses connections (ENOENT, ECONNREFUSED:
 // no hypervisor) is waited for with inotify alone: a new hypervisor
@@ -64,68 +65,30 @@ func bind(path string) (*hvLink, error) {
 // event once it accepts. A hypervisor that is there but turned us away (it
 // hung up: full of connections; or "exists": the binding of the dom0 we
 // replace is not released yet) sends no event when that changes, so those
-// are retried after a bounded back-off (50 ms doubling to 2 s), inotify
-// still waking us earlier.
-func connectLoop(path string, stop int, logf func(error)) *hvLink {
-	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+// are retried after a bounded back-off, inotify still waking us earlier.
+func connectLoop(path string, stop *poller.Poller, logf func(error)) *hvLink {
+	var l *hvLink
+	err := sockwait.Retry(path, stop, logf, func() sockwait.Result {
+		var err error
+		switch l, err = bind(path); {
+		case err == nil:
+			return sockwait.Done(nil)
+		case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED):
+			return sockwait.Absent(err)
+		}
+		return sockwait.Refused(err)
+	})
 	if err != nil {
-		logf(fmt.Errorf("inotify: %w", err))
+		if !errors.Is(err, sockwait.ErrStopped) {
+			logf(err)
+		}
 		return nil
 	}
-	defer unix.Close(ino)
-	if _, err := unix.InotifyAddWatch(ino, filepath.Dir(path), unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ATTRIB); err != nil {
-		logf(fmt.Errorf("watch %s: %w", filepath.Dir(path), err))
-		return nil
-	}
-	buf := make([]byte, 4096)
-	backoff := time.Duration(0)
-	for {
-		// Try after the watch is set, so a socket created in between is
-		// not missed.
-		l, err := bind(path)
-		if err == nil {
-			return l
-		}
-		logf(err)
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED) {
-			backoff = 0
-		} else {
-			backoff = min(max(2*backoff, 50*time.Millisecond), 2*time.Second)
-		}
-		timeout := -1
-		if backoff > 0 {
-			timeout = int(backoff / time.Millisecond)
-		}
-		for {
-			pfd := []unix.PollFd{{Fd: int32(ino), Events: unix.POLLIN}, {Fd: int32(stop), Events: unix.POLLIN}}
-			if _, err := unix.Poll(pfd, timeout); err != nil {
-				if errors.Is(err, unix.EINTR) {
-					continue
-				}
-				logf(fmt.Errorf("poll: %w", err))
-				return nil
-			}
-			if pfd[1].Revents != 0 {
-				return nil
-			}
-			break
-		}
-		for {
-			n, err := unix.Read(ino, buf)
-			if n > 0 && err == nil {
-				continue
-			}
-			if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.EAGAIN) {
-				logf(fmt.Errorf("read inotify: %w", err))
-				return nil
-			}
-			break
-		}
-	}
+	return l
 }
 
 // watchHangup blocks until the hypervisor hangs up on l or l.stop is
-// written, without reading from the connection (replies to hypercalls in
+// woken, without reading from the connection (replies to hypercalls in
 // flight stay queued for their caller).
 func watchHangup(l *hvLink) {
 	rc, err := l.conn.SyscallConn()
@@ -133,12 +96,6 @@ func watchHangup(l *hvLink) {
 		return
 	}
 	rc.Control(func(fd uintptr) {
-		for {
-			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}, {Fd: int32(l.stop), Events: unix.POLLIN}}
-			if _, err := unix.Poll(pfd, -1); errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return
-		}
+		_, _ = l.stop.Wait([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}, -1)
 	})
 }

@@ -29,13 +29,14 @@ var relayed = map[wire.Op]wire.Op{
 // held: its mappings (unmap hypercalls) and its reader registration.
 func (d *Dom0) serve(c *client) {
 	defer d.release(c)
-	_, uid, _, err := wire.PeerCred(c.conn.UnixConn())
+	_, uid, gid, err := wire.PeerCred(c.conn.UnixConn())
 	if err == nil {
 		err = wire.Authorize(uid, d.cfg.Allowed)
 	}
+	c.uid, c.gid = uid, gid
 	if err != nil {
 		d.log.Warn("tool connection refused", "err", err)
-		c.conn.ReplyError(err)
+		wire.Refuse(c.conn, err)
 		return
 	}
 	for {
@@ -74,6 +75,9 @@ func (d *Dom0) serve(c *client) {
 }
 
 func (d *Dom0) dispatch(c *client, req *wire.Request) error {
+	if handled, err := d.pmDispatch(c, req); handled {
+		return err
+	}
 	switch req.Op {
 	case wire.OpStatus:
 		rep, _, _, err := d.call(req)
@@ -81,13 +85,18 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 			return err
 		}
 		rep.Status.Readers = d.readers()
+		d.sessionStatus(rep.Status)
 		return c.conn.Reply(rep)
+	case wire.OpCreate:
+		return d.create(c, req)
+	case wire.OpDestroy:
+		return d.destroy(c, req)
 	case wire.OpMap:
 		// The hypervisor names the consumer role's holder by the pid the
 		// kernel vouches for, never one the tool claims.
 		args := wire.MapArgs{}
 		if req.Map != nil {
-			args.Role = req.Map.Role
+			args = *req.Map
 		}
 		if pid, _, _, err := wire.PeerCred(c.conn.UnixConn()); err == nil {
 			args.PID = pid
@@ -131,6 +140,7 @@ func (d *Dom0) dispatch(c *client, req *wire.Request) error {
 		return err
 	}
 	defer closeFiles(files)
+	d.pmAfterRelay(req.Op)
 	return c.conn.Reply(rep, fds(files)...)
 }
 

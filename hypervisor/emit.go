@@ -37,15 +37,28 @@ func (h *Hypervisor) Emit(cpu int, name string, fields map[string]string) error 
 	if !p.online.Load() {
 		return fmt.Errorf("%w: pCPU %d is offline (lttctl-xen cpu online %d)", ErrBadState, cpu, cpu)
 	}
+	// A record that can never fit a sub-buffer is refused here, with the
+	// limit, rather than written, dropped and counted as lost: nothing of
+	// it was ever traced.
+	if size, limit := ev.Size(vals), maxRecord(t); uint64(size) > limit {
+		return withCode(fmt.Errorf("the %s record is %d bytes, a sub-buffer holds at most %d (create the trace with a larger --subbuf-size)",
+			name, size, limit), wire.ErrTooLarge)
+	}
 	switch h.emitOnLocked(t, p, ev, vals) {
 	case filtered:
-		return fmt.Errorf("%w: event %s is disabled (lttctl-xen enable-event %s)", ErrBadState, name, name)
+		return withCode(fmt.Errorf("event %s is disabled in this trace: nothing written (lttctl-xen enable-event %s)", name, name), wire.ErrEventDisabled)
 	case dropped:
-		return fmt.Errorf("%w: the record was dropped (buffer full or larger than a sub-buffer) and counted as lost", ErrBadState)
+		return withCode(fmt.Errorf("the buffer is full: the %s record was dropped and counted in lost_full (is lttd-xen consuming?)", name), wire.ErrBufferFull)
 	case disabled:
 		return fmt.Errorf("%w: tracing stopped", ErrBadState)
 	}
 	return nil
+}
+
+// maxRecord is the largest record t's sub-buffers hold: what follows the
+// packet header.
+func maxRecord(t *Trace) uint64 {
+	return t.ch.Geometry().SubbufSize - uint64(record.PacketHeaderSize)
 }
 
 // parseFields turns name=value text into ev's values, in declaration

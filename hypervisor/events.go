@@ -1,6 +1,7 @@
 package hypervisor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -22,6 +23,57 @@ type filterRule struct {
 	enable bool
 	glob   string
 }
+
+// Caps on what the tools can make the hypervisor hold. Each keeps a reply
+// (event_list's is paged, status's enabled_events capped) and the cost of a
+// request bounded; each is refused with a one-line error giving it, code
+// too_large. Names (at most [record.MaxNameLen] bytes) and fields per event
+// (at most [record.MaxFields]) are capped by the record package.
+const (
+	// MaxEventTypes bounds the event types, built-in ones included.
+	MaxEventTypes = 4096
+	// MaxGlobLen bounds one enable/disable glob, in bytes.
+	MaxGlobLen = 256
+	// MaxFilterRules bounds a trace's filter rules once normalised (see
+	// [normaliseRules]): rules naming one event type are at most one per
+	// type, so only distinct patterns count towards it.
+	MaxFilterRules = 1024
+)
+
+// normaliseRules drops the rules that can no longer decide whether any
+// event, present or registered later, is enabled, keeping the order of the
+// others: a rule followed by one with the same glob, or by a catch-all
+// ("*"); a rule for one name (a glob without metacharacters) followed by
+// one whose glob matches that name; a leading disable (nothing is enabled
+// before the first rule). Repeating requests therefore never grows the
+// list, and its length is bounded by the number of event types plus the
+// distinct patterns (capped by [MaxFilterRules]). It reuses rules' array.
+func normaliseRules(rules []filterRule) []filterRule {
+	kept := make([]filterRule, 0, len(rules)) // in reverse order
+	later := make(map[string]bool, len(rules))
+	catchAll := false
+	for i := len(rules) - 1; i >= 0 && !catchAll; i-- {
+		r := rules[i]
+		if later[r.glob] {
+			continue
+		}
+		if literal(r.glob) && slices.ContainsFunc(kept, func(k filterRule) bool { ok, _ := path.Match(k.glob, r.glob); return ok }) {
+			continue
+		}
+		kept = append(kept, r)
+		later[r.glob] = true
+		catchAll = strings.Trim(r.glob, "*") == ""
+	}
+	for len(kept) > 0 && !kept[len(kept)-1].enable {
+		kept = kept[:len(kept)-1] // a leading disable
+	}
+	slices.Reverse(kept)
+	return append(rules[:0], kept...)
+}
+
+// literal reports whether glob has no [path.Match] metacharacter: it
+// matches one name, itself.
+func literal(glob string) bool { return !strings.ContainsAny(glob, `*?[\`) }
 
 // eventMask is an immutable bitmap over event ids, swapped atomically.
 type eventMask []uint64
@@ -52,13 +104,16 @@ func computeMask(rules []filterRule, events []*record.Event) eventMask {
 			m[ev.ID>>6] |= 1 << (ev.ID & 63)
 		}
 	}
-	return m
+	return m.withMarkers()
 }
 
-// checkGlobs refuses malformed globs and globs that match no event, so a
-// typo does not silently record nothing.
+// checkGlobs refuses malformed globs, globs over [MaxGlobLen] and globs
+// that match no event, so a typo does not silently record nothing.
 func checkGlobs(globs []string, events []*record.Event) error {
 	for _, g := range globs {
+		if len(g) > MaxGlobLen {
+			return withCode(fmt.Errorf("event glob %.20q… is %d bytes, at most %d allowed", g, len(g), MaxGlobLen), wire.ErrTooLarge)
+		}
 		if _, err := path.Match(g, ""); err != nil {
 			return withCode(fmt.Errorf("event glob %q: %w", g, err), wire.ErrBadRequest)
 		}
@@ -78,7 +133,7 @@ func initialRules(globs []string) []filterRule {
 	for i, g := range globs {
 		rules[i] = filterRule{enable: true, glob: g}
 	}
-	return rules
+	return normaliseRules(rules)
 }
 
 // setFilterLocked applies enable/disable requests to t. h.mu is held.
@@ -87,9 +142,15 @@ func (h *Hypervisor) setFilterLocked(t *Trace, enable bool, globs []string) erro
 	if err := checkGlobs(globs, events); err != nil {
 		return err
 	}
+	rules := slices.Clone(t.rules)
 	for _, g := range globs {
-		t.rules = append(t.rules, filterRule{enable: enable, glob: g})
+		rules = append(rules, filterRule{enable: enable, glob: g})
 	}
+	rules = normaliseRules(rules)
+	if len(rules) > MaxFilterRules {
+		return withCode(fmt.Errorf("the trace would hold %d filter rules, at most %d allowed (disable-event '*' clears them)", len(rules), MaxFilterRules), wire.ErrTooLarge)
+	}
+	t.rules = rules
 	t.mask.Store(new(computeMask(t.rules, events)))
 	return nil
 }
@@ -115,6 +176,9 @@ func (h *Hypervisor) AddEvent(decl string) (*record.Event, error) {
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
+	}
+	if n := len(h.table.Events()); n >= MaxEventTypes {
+		return nil, withCode(fmt.Errorf("the hypervisor holds %d event types, at most %d allowed", n, MaxEventTypes), wire.ErrTooLarge)
 	}
 	ev, version, err := h.table.AddDecl(decl)
 	if err != nil {
@@ -150,8 +214,15 @@ func (h *Hypervisor) liveTracesLocked() []*Trace {
 	return ts
 }
 
-// EventList is event_list.
-func (h *Hypervisor) EventList() []wire.EventInfo {
+// eventPageBudget bounds the JSON of the events in one event_list reply,
+// leaving room in the message for the rest of the reply. One event always
+// fits: its name, and at most [record.MaxFields] fields of names of at most
+// [record.MaxNameLen] bytes, stay well below it.
+const eventPageBudget = 48 << 10
+
+// EventList is event_list: the event types from id from on, as many as fit
+// one reply, and the id of the next page (0: none).
+func (h *Hypervisor) EventList(from uint32) (page []wire.EventInfo, next uint32) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var mask *eventMask
@@ -159,11 +230,19 @@ func (h *Hypervisor) EventList() []wire.EventInfo {
 		mask = h.trace.mask.Load()
 	}
 	events := h.table.Events()
-	out := make([]wire.EventInfo, 0, len(events))
-	for _, ev := range events {
-		out = append(out, eventInfo(ev, mask.has(ev.ID)))
+	page = []wire.EventInfo{}
+	size := 0
+	for i := int(from); i < len(events); i++ {
+		ev := events[i]
+		info := eventInfo(ev, mask.has(ev.ID))
+		b, err := json.Marshal(info)
+		if err != nil || (len(page) > 0 && size+len(b)+1 > eventPageBudget) {
+			return page, ev.ID
+		}
+		size += len(b) + 1
+		page = append(page, info)
 	}
-	return out
+	return page, 0
 }
 
 func eventInfo(ev *record.Event, enabled bool) wire.EventInfo {
@@ -174,14 +253,20 @@ func eventInfo(ev *record.Event, enabled bool) wire.EventInfo {
 	return info
 }
 
-// enabledNamesLocked lists the enabled event names of t.
-func (h *Hypervisor) enabledNamesLocked(t *Trace) []string {
+// enabledNamesLocked counts the enabled event types of t and lists their
+// names, in id order, as many as fit [wire.MaxStatusNames] bytes.
+func (h *Hypervisor) enabledNamesLocked(t *Trace) (names []string, count int) {
 	mask := t.mask.Load()
-	names := []string{}
+	names = []string{}
+	size := 0
 	for _, ev := range h.table.Events() {
-		if mask.has(ev.ID) {
+		if !mask.has(ev.ID) {
+			continue
+		}
+		count++
+		if size += len(ev.Name) + 3; size <= wire.MaxStatusNames && len(names) == count-1 {
 			names = append(names, ev.Name)
 		}
 	}
-	return names
+	return names, count
 }

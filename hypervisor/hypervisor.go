@@ -137,7 +137,7 @@ func (h *Hypervisor) waitRunnable(p *pcpu, done <-chan struct{}) *Trace {
 		t, started, wake := h.running, h.started, p.wake
 		online := p.online.Load()
 		h.mu.Unlock()
-		if t != nil && online {
+		if t != nil && online && t.runsWorkload(p.id) {
 			return t
 		}
 		select {
@@ -209,6 +209,10 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 	if err := checkGlobs(cfg.Events, h.table.Events()); err != nil {
 		return err
 	}
+	var err error
+	if cfg.CPUs, err = checkWorkloadCPUs(cfg.CPUs, len(h.cpus)); err != nil {
+		return err
+	}
 	t, err := newTrace(cfg, len(h.cpus), h.cfg.Clock, h.deliver)
 	if err != nil {
 		return err
@@ -221,7 +225,7 @@ func (h *Hypervisor) Create(cfg TraceConfig) error {
 		return err
 	}
 	h.trace = t
-	h.log.Info("trace created", "geometry", cfg.Geometry.String(), "mode", cfg.Mode.String(), "switch_timer", cfg.SwitchTimer)
+	h.log.Info("trace created", "name", cfg.Name, "geometry", cfg.Geometry.String(), "mode", cfg.Mode.String(), "switch_timer", cfg.SwitchTimer)
 	return nil
 }
 
@@ -364,14 +368,19 @@ func (h *Hypervisor) unrefLocked(t *Trace) {
 // takes a reference on the trace's memory. One mapping at a time holds the
 // consumer role: a second is refused with [wire.ErrBusy] naming the
 // holder, until the holder unmaps or its connection closes.
-func (h *Hypervisor) Map(owner any, role wire.MapRole, pid int) (id uint64, fds [3]int, err error) {
+func (h *Hypervisor) Map(owner any, args wire.MapArgs) (id uint64, fds [3]int, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, err := h.current()
 	if err != nil {
 		return 0, fds, err
 	}
-	consumer := role == "" || role == wire.RoleConsumer
+	consumer := args.Role == "" || args.Role == wire.RoleConsumer
+	if consumer && t.cfg.Mode == shm.ModeOverwrite {
+		// A consumer reads packets in place; in overwrite mode a writer may
+		// reclaim the one it is reading. Snapshots copy and re-check.
+		return 0, fds, withCode(fmt.Errorf("the trace is in overwrite mode (a flight recorder): it has no consumer; read it with lttctl-xen snapshot"), wire.ErrBadState)
+	}
 	if consumer && t.consumer != 0 {
 		return 0, fds, withCode(fmt.Errorf("the trace already has a consumer: pid %d holds the role (one lttd-xen per trace; stop it first, or use lttd-xen --resume once it is gone)", t.consumerPID), wire.ErrBusy)
 	}
@@ -381,8 +390,8 @@ func (h *Hypervisor) Map(owner any, role wire.MapRole, pid int) (id uint64, fds 
 	t.refcount++
 	consFD := int(t.consRO.Fd())
 	if consumer {
-		t.consumer, t.consumerPID = id, pid
-		t.ch.Control().SetConsumerPID(uint64(pid))
+		t.consumer, t.consumerPID, t.consumerOutput = id, args.PID, args.Output
+		t.ch.Control().SetConsumerPID(uint64(args.PID))
 		consFD = int(t.cons.File.Fd())
 	}
 	return id, [3]int{int(t.ctrlRO.Fd()), consFD, int(t.bufRO.Fd())}, nil
@@ -406,7 +415,7 @@ func (h *Hypervisor) dropMapLocked(id uint64) {
 	m := h.maps[id]
 	delete(h.maps, id)
 	if m.t.consumer == id {
-		m.t.consumer, m.t.consumerPID = 0, 0
+		m.t.consumer, m.t.consumerPID, m.t.consumerOutput = 0, 0, ""
 		m.t.ch.Control().SetConsumerPID(0)
 	}
 	h.unrefLocked(m.t)
@@ -436,6 +445,7 @@ func (h *Hypervisor) Status() wire.Status {
 		cs := wire.CPUStatus{
 			CPU: cpu, Online: p.online.Load(), EventsWritten: t.cpuWritten(cpu),
 			EventsLost: rs.LostFull + rs.LostTooBig, PacketsDelivered: rs.Delivered, PacketsConsumed: rs.Consumed,
+			Overwritten: rs.Overwritten,
 		}
 		st.PerCPU = append(st.PerCPU, cs)
 		st.EventsWritten += cs.EventsWritten
@@ -447,10 +457,13 @@ func (h *Hypervisor) Status() wire.Status {
 	}
 	st.EventsLost = st.LostFull + st.LostTooBig
 	st.Refcount = uint64(t.refcount)
-	st.ConsumerPID = t.consumerPID
+	st.ConsumerPID, st.ConsumerOutput = t.consumerPID, t.consumerOutput
+	st.ConsumerSentBytes = st.PacketsConsumed * t.cfg.Geometry.SubbufSize
+	st.ConsumerQueuedBytes = (st.PacketsDelivered - st.PacketsConsumed) * t.cfg.Geometry.SubbufSize
 	st.MetadataVersion = t.ch.Control().MetadataVersion()
 	st.UUID = record.FormatUUID(t.uuid)
-	st.EnabledEvents = h.enabledNamesLocked(t)
+	st.EnabledEvents, st.EnabledCount = h.enabledNamesLocked(t)
+	t.sessionStatus(&st)
 	return st
 }
 

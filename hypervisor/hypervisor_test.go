@@ -46,7 +46,7 @@ func TestLifecycleErrors(t *testing.T) {
 		{"start before create", h.Start, ErrNoTrace, wire.ErrNoTrace},
 		{"stop before create", h.Stop, ErrNoTrace, wire.ErrNoTrace},
 		{"destroy before create", h.Destroy, ErrNoTrace, wire.ErrNoTrace},
-		{"map before create", func() error { _, _, err := h.Map("x", wire.RoleConsumer, 1); return err }, ErrNoTrace, wire.ErrNoTrace},
+		{"map before create", func() error { _, _, err := h.Map("x", wire.MapArgs{Role: wire.RoleConsumer, PID: 1}); return err }, ErrNoTrace, wire.ErrNoTrace},
 		{"create", func() error { return h.Create(geom(4096, 4)) }, nil, nil},
 		{"create twice", func() error { return h.Create(geom(4096, 4)) }, ErrTraceExists, wire.ErrExists},
 		{"stop when created", h.Stop, ErrBadState, wire.ErrBadState},
@@ -76,19 +76,19 @@ func TestRefcount(t *testing.T) {
 	if rc := h.Status().Refcount; rc != 1 {
 		t.Fatalf("refcount after create %d", rc)
 	}
-	id, _, err := h.Map("reader", wire.RoleConsumer, 41)
+	id, _, err := h.Map("reader", wire.MapArgs{Role: wire.RoleConsumer, PID: 41, Output: "/tmp/t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := h.Status(); st.Refcount != 2 || st.ConsumerPID != 41 {
-		t.Fatalf("after map: refcount %d, consumer pid %d", st.Refcount, st.ConsumerPID)
+	if st := h.Status(); st.Refcount != 2 || st.ConsumerPID != 41 || st.ConsumerOutput != "/tmp/t" {
+		t.Fatalf("after map: refcount %d, consumer pid %d output %q", st.Refcount, st.ConsumerPID, st.ConsumerOutput)
 	}
 	// One consumer per trace: a second is refused, naming the holder; an
 	// observer is not a consumer.
-	if _, _, err := h.Map("second", wire.RoleConsumer, 42); !errors.Is(err, wire.ErrBusy) || !strings.Contains(err.Error(), "pid 41") {
+	if _, _, err := h.Map("second", wire.MapArgs{Role: wire.RoleConsumer, PID: 42}); !errors.Is(err, wire.ErrBusy) || !strings.Contains(err.Error(), "pid 41") {
 		t.Errorf("second consumer: %v, want busy naming pid 41", err)
 	}
-	obs, _, err := h.Map("observer", wire.RoleObserver, 43)
+	obs, _, err := h.Map("observer", wire.MapArgs{Role: wire.RoleObserver, PID: 43})
 	if err != nil {
 		t.Fatalf("observer: %v", err)
 	}
@@ -276,8 +276,8 @@ func TestFilterAndEmit(t *testing.T) {
 	if err := h.Create(TraceConfig{Geometry: shm.Geometry{SubbufSize: 4096, NumSubbuf: 2}, Events: []string{"nosuch*"}}); !errors.Is(err, ErrTraceExists) {
 		t.Fatalf("second create: %v", err)
 	}
-	if got := h.Status().EnabledEvents; len(got) != 3 {
-		t.Errorf("enabled events %v, want timer, irq_entry, irq_exit", got)
+	if got := h.Status().EnabledEvents; len(got) != 5 {
+		t.Errorf("enabled events %v, want timer, irq_entry, irq_exit and the hotplug markers", got)
 	}
 	if _, err := h.AddEvent("probe(u32 a, s64 b, string msg)"); err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ func TestFilterAndEmit(t *testing.T) {
 		t.Errorf("glob matching nothing: %v", err)
 	}
 	fields := map[string]string{"a": "7", "b": "-9", "msg": "hello"}
-	if err := h.Emit(1, "probe", fields); !errors.Is(err, ErrBadState) {
+	if err := h.Emit(1, "probe", fields); !errors.Is(err, wire.ErrEventDisabled) {
 		t.Errorf("emit of a disabled event: %v", err)
 	}
 	if err := h.SetEvents(true, []string{"probe"}); err != nil {

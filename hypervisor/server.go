@@ -1,6 +1,7 @@
 package hypervisor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -139,7 +140,7 @@ func (s *Server) serveConn(c *wire.Conn) {
 	}
 	if err != nil {
 		s.h.log.Warn("hypercall connection refused", "err", err)
-		c.ReplyError(err)
+		wire.Refuse(c, err)
 		return
 	}
 	bindBy := time.Now().Add(bindDeadline)
@@ -209,13 +210,20 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		return replyOrErr(c, h.Destroy())
 	case wire.OpStatus:
 		st := h.Status()
+		from := 0
+		if req.Status != nil {
+			from = req.Status.CPUFrom
+		}
+		if err := pageStatus(&st, from); err != nil {
+			return err
+		}
 		return c.Reply(&wire.Reply{Status: &st})
 	case wire.OpMap:
 		var args wire.MapArgs
 		if req.Map != nil {
 			args = *req.Map
 		}
-		id, fds, err := h.Map(c, args.Role, args.PID)
+		id, fds, err := h.Map(c, args)
 		if err != nil {
 			return err
 		}
@@ -240,7 +248,12 @@ func (s *Server) dispatch(c *wire.Conn, req *wire.Request) error {
 		}
 		return c.Reply(&wire.Reply{Events: []wire.EventInfo{eventInfo(ev, true)}})
 	case wire.OpEventList:
-		return c.Reply(&wire.Reply{Events: h.EventList()})
+		var from uint32
+		if req.EventList != nil {
+			from = req.EventList.From
+		}
+		page, next := h.EventList(from)
+		return c.Reply(&wire.Reply{Events: page, NextEvent: next})
 	case wire.OpEnableEvent, wire.OpDisableEvent:
 		return replyOrErr(c, h.SetEvents(req.Op == wire.OpEnableEvent, req.Events.Globs))
 	case wire.OpEmit:
@@ -283,10 +296,8 @@ func traceConfig(a *wire.CreateArgs) (TraceConfig, error) {
 	if err := g.Validate(); err != nil {
 		return TraceConfig{}, withCode(err, wire.ErrBadRequest)
 	}
+	// wire checked the mode (wire.Mode.Validate); this maps it to the channel's.
 	mode, err := shm.ParseMode(string(a.Mode))
-	if err == nil && mode != shm.ModeDiscard {
-		err = fmt.Errorf("%w: %s mode is not implemented yet (use discard)", shm.ErrMode, mode)
-	}
 	if err != nil {
 		return TraceConfig{}, withCode(err, wire.ErrBadRequest)
 	}
@@ -296,5 +307,38 @@ func traceConfig(a *wire.CreateArgs) (TraceConfig, error) {
 	if a.SwitchTimer > 0 && a.SwitchTimer < time.Millisecond {
 		return TraceConfig{}, withCode(fmt.Errorf("switch timer %v is below the 1ms minimum", a.SwitchTimer), wire.ErrBadRequest)
 	}
-	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer, Events: a.Events}, nil
+	return TraceConfig{Geometry: g, Mode: mode, SwitchTimer: a.SwitchTimer, Events: a.Events, Name: a.Name, CPUs: a.CPUs}, nil
+}
+
+// statusBudget bounds the JSON of a status reply's Status: the rest of the
+// reply and dom0's relay fit in what is left of a message. The parts other
+// than PerCPU are bounded on their own (at most 4096 pCPU ids online,
+// [wire.MaxStatusNames] bytes of event names).
+const statusBudget = 60 << 10
+
+// pageStatus cuts st.PerCPU down to the page that starts at pCPU from and
+// fits [statusBudget], and sets NextCPU when the list goes on.
+func pageStatus(st *wire.Status, from int) error {
+	all := st.PerCPU
+	if from > 0 && from >= len(all) {
+		return withCode(fmt.Errorf("status: pCPU %d is past the last of %d", from, len(all)), wire.ErrNotFound)
+	}
+	st.PerCPU, st.NextCPU = nil, 0
+	base, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	size := len(base) + len(`,"per_cpu":[],"next_cpu":4096`)
+	for i := from; i < len(all); i++ {
+		b, err := json.Marshal(all[i])
+		if err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
+		if size += len(b) + 1; size > statusBudget && i > from {
+			st.NextCPU = i
+			break
+		}
+		st.PerCPU = append(st.PerCPU, all[i])
+	}
+	return nil
 }

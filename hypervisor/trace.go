@@ -17,6 +17,8 @@ type TraceConfig struct {
 	Mode        shm.Mode
 	SwitchTimer time.Duration
 	Events      []string // globs of events to enable; empty: all
+	Name        string   // the session's name (session.go)
+	CPUs        []int    // the workload's pCPUs, sorted; empty: all (session.go)
 }
 
 // Trace is one trace channel and its memory: one ring and one CTF stream
@@ -39,9 +41,10 @@ type Trace struct {
 	refcount int  // the hypervisor's own reference + live mappings
 	zombie   bool // destroyed, waiting for its last mapping to go
 	// consumer is the id of the mapping that holds the consumer role (0:
-	// none) and consumerPID the process that asked for it.
-	consumer    uint64
-	consumerPID int
+	// none), consumerPID the process that asked for it.
+	consumer       uint64
+	consumerPID    int
+	consumerOutput string // where it said it sends the trace
 
 	// enabled is the write path's switch: pCPUs write only while it is set.
 	enabled atomic.Bool

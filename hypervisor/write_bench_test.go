@@ -23,11 +23,17 @@ import (
 // path, not the consumer. BenchmarkWriters makes the producer figures
 // scripts/bench.sh publishes (cmd/lttng-xen-bench runs it); the others are
 // for profiling the hypervisor's own functions.
-func benchTrace(b *testing.B, clock func() uint64) *Trace {
+//
+// In overwrite mode nothing is consumed: after the first lap every packet
+// switch reclaims a slot, the flight recorder's steady state.
+func benchTrace(b *testing.B, clock func() uint64, mode shm.Mode) *Trace {
 	b.Helper()
 	var cons *shm.Consumer
 	var mu sync.Mutex
-	t, err := newTrace(TraceConfig{Geometry: shm.Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}}, benchCPUs, clock, func(cpu uint32, _ uint64) {
+	t, err := newTrace(TraceConfig{Geometry: shm.Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}, Mode: mode}, benchCPUs, clock, func(cpu uint32, _ uint64) {
+		if mode == shm.ModeOverwrite {
+			return
+		}
 		mu.Lock() // once per 1 MiB packet: a missed release would fill the ring
 		s := cons.Stream(int(cpu))
 		for {
@@ -60,15 +66,17 @@ var msg64 = strings.Repeat("x", 63) // 63 bytes + NUL = a 64-byte string field
 type writePath struct {
 	clock   func() uint64
 	batched bool
+	mode    shm.Mode
 }
 
 var (
-	today    = writePath{record.Monotonic, false}
-	proposed = writePath{record.TSC, true}
+	today     = writePath{record.Monotonic, false, shm.ModeDiscard}
+	proposed  = writePath{record.TSC, true, shm.ModeDiscard}
+	overwrite = writePath{record.TSC, true, shm.ModeOverwrite} // proposed, flight recorder
 )
 
 func benchWrite(b *testing.B, id uint32, vals []record.Value, p writePath, parallel bool) {
-	t := benchTrace(b, p.clock)
+	t := benchTrace(b, p.clock, p.mode)
 	ev := record.Builtin().Events()[id]
 	size := ev.Size(vals)
 	b.ReportAllocs()
@@ -149,6 +157,16 @@ func BenchmarkWriteTwoIntsProposed(b *testing.B) {
 
 func BenchmarkWriteTwoIntsProposedParallel(b *testing.B) {
 	benchWrite(b, record.IDHypercallEntry, twoInts, proposed, true)
+}
+
+// BenchmarkWriteTwoIntsOverwrite: the proposed path in overwrite mode with
+// no consumer, to compare with BenchmarkWriteTwoIntsProposed.
+func BenchmarkWriteTwoIntsOverwrite(b *testing.B) {
+	benchWrite(b, record.IDHypercallEntry, twoInts, overwrite, false)
+}
+
+func BenchmarkWriteTwoIntsOverwriteParallel(b *testing.B) {
+	benchWrite(b, record.IDHypercallEntry, twoInts, overwrite, true)
 }
 
 // BenchmarkWriteString64: printk with a 64-byte string, 80 bytes.
@@ -255,7 +273,7 @@ func BenchmarkWriters(b *testing.B) {
 
 func benchWriters(b *testing.B, id uint32, vals []record.Value, writers int) {
 	tsc, clock := clockFor(b)
-	t := benchTrace(b, clock)
+	t := benchTrace(b, clock, shm.ModeDiscard)
 	ev := record.Builtin().Events()[id]
 	b.SetBytes(int64(ev.Size(vals)))
 	b.ReportAllocs()

@@ -285,3 +285,38 @@ func TestBabeltraceRejectsPadding(t *testing.T) {
 		t.Fatalf("unexpected babeltrace2 output:\n%s", out)
 	}
 }
+
+// An empty packet (what a live consumer sends for an idle pCPU) ends with
+// its context: content_size is PacketContextEnd, not PacketHeaderSize,
+// or a reader takes the padding for an event header. babeltrace2 and our
+// decoder both read a stream that starts with one.
+func TestEmptyPacketBabeltrace(t *testing.T) {
+	testenv.Babeltrace(t)
+	tab := testTable(t)
+	empty := make([]byte, 4096)
+	OpenPacket(empty, testUUID, StreamID, 0, 0, 1000)
+	ClosePacket(empty, 1000, PacketContextEnd, 0)
+	b := newStreamBuilder(4096)
+	b.seq = 1
+	e := tab.Events()[0]
+	b.add(e, sampleValues(e, 0))
+	dir := writeTrace(t, tab, append(empty, b.bytes()...))
+	stdout, stderr := runBabeltrace(t, dir)
+	if n := strings.Count(stdout, "\n"); n != 1 || stderr != "" {
+		t.Errorf("babeltrace2: %d lines, stderr %q\n%s", n, stderr, stdout)
+	}
+	tr, err := OpenTrace(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, err := range tr.Records() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("decoded %d records, want 1", n)
+	}
+}

@@ -120,10 +120,9 @@ const (
 )
 
 // NewEvent validates name and fields and returns the event with its layout
-// precomputed. Names must be C identifiers not starting with '_' (reserved
-// for generated names such as a Bytes field's length), at most [MaxNameLen]
-// bytes, and not TSDL keywords or the type names the metadata declares.
-// Errors wrap [ErrBadDecl].
+// precomputed. Names follow [CheckEventName] and [CheckFieldName]; field
+// names are distinct, and none is NAME_length for a Bytes field NAME (the
+// name readers give that field's length). Errors wrap [ErrBadDecl].
 func NewEvent(id uint32, name string, fields []Field) (*Event, error) {
 	e := &Event{ID: id, Name: name, Fields: append([]Field(nil), fields...)}
 	if err := e.validate(); err != nil {
@@ -157,8 +156,21 @@ func (e *Event) validate() error {
 		}
 		seen[f.Name] = true
 	}
+	// The metadata names a Bytes field x's length "_x_length", and
+	// babeltrace2 strips the leading '_' of every field name: a field
+	// x_length would then be declared twice and the whole metadata refused.
+	for _, f := range fields {
+		if f.Type == Bytes && seen[f.Name+lengthSuffix] {
+			return fmt.Errorf("%w: event %s: field name %q is taken by the length of bytes field %s (readers show it as %s)",
+				ErrBadDecl, name, f.Name+lengthSuffix, f.Name, f.Name+lengthSuffix)
+		}
+	}
 	return nil
 }
+
+// lengthSuffix ends the generated name of a Bytes field's length
+// ([bytesLengthName]).
+const lengthSuffix = "_length"
 
 // computeFixed returns the record size if all fields have a fixed size,
 // else -1.
@@ -242,19 +254,41 @@ func isIdent(s string) bool {
 	return true
 }
 
-// checkName validates an event or field name; what says which.
-func checkName(what, name string) error {
+// CheckEventName reports why name cannot be an event name, or nil. The
+// rule, shared with field names ([CheckFieldName]): a C identifier not
+// starting with '_' (reserved for generated names such as a Bytes field's
+// length), at most [MaxNameLen] bytes, not a TSDL keyword or a type name the
+// metadata declares. The error is the broken rule alone ("event name \"9x\"
+// is not an identifier"), for tools to print as it is; [NewEvent] wraps it
+// in [ErrBadDecl].
+func CheckEventName(name string) error { return nameRule("event name", name) }
+
+// CheckFieldName is [CheckEventName] for a field name. A field name that
+// passes can still be refused by [NewEvent] in a given event: twice, or
+// named like the length of one of its Bytes fields (NAME_length).
+func CheckFieldName(name string) error { return nameRule("field name", name) }
+
+// nameRule is the name rule; what says which kind of name it is.
+func nameRule(what, name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: empty %s", ErrBadDecl, what)
+		return fmt.Errorf("empty %s", what)
 	case len(name) > MaxNameLen:
-		return fmt.Errorf("%w: %s %.20q… is %d bytes, at most %d allowed", ErrBadDecl, what, name, len(name), MaxNameLen)
+		return fmt.Errorf("%s %.20q… is %d bytes, at most %d allowed", what, name, len(name), MaxNameLen)
 	case !isIdent(name):
-		return fmt.Errorf("%w: %s %q is not an identifier", ErrBadDecl, what, name)
+		return fmt.Errorf("%s %q is not an identifier", what, name)
 	case name[0] == '_':
-		return fmt.Errorf("%w: %s %q starts with '_' (reserved for generated names)", ErrBadDecl, what, name)
+		return fmt.Errorf("%s %q starts with '_' (reserved for generated names)", what, name)
 	case tsdlReserved[name]:
-		return fmt.Errorf("%w: %s %q is a reserved TSDL word", ErrBadDecl, what, name)
+		return fmt.Errorf("%s %q is a reserved TSDL word", what, name)
+	}
+	return nil
+}
+
+// checkName is the name rule wrapped in [ErrBadDecl].
+func checkName(what, name string) error {
+	if err := nameRule(what, name); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadDecl, err)
 	}
 	return nil
 }

@@ -198,7 +198,7 @@ var tsdlTypeName = [...]string{
 
 // bytesLengthName is the metadata name of a Bytes field's length, as
 // LTTng names sequence lengths.
-func bytesLengthName(field string) string { return "_" + field + "_length" }
+func bytesLengthName(field string) string { return "_" + field + lengthSuffix }
 
 // quoteTSDL returns s as a TSDL string literal. Quotes and backslashes are
 // escaped; control characters use three-digit octal escapes (babeltrace2

@@ -19,6 +19,11 @@ const (
 	OffPacketSeqNum    = 56 // u64 packet context: packet sequence number
 	OffEventsDiscarded = 64 // u64 packet context: cumulative lost records
 	OffCPUID           = 72 // u32 packet context: cpu_id, the pCPU whose stream holds the packet
+	// PacketContextEnd is where the packet context ends: the content_size
+	// of a packet with no record. It must not be PacketHeaderSize: a CTF
+	// reader that finds content bits left after the context reads an event
+	// header there (babeltrace2's live reader then fails on the padding).
+	PacketContextEnd = 76
 	// 76..79: padding, so that the first record is 8-aligned.
 	PacketHeaderSize = 80 // first record
 )
@@ -124,8 +129,8 @@ func ParsePacketHeader(b []byte) (PacketInfo, error) {
 		return p, decodeErr("", OffPacketSize, ErrContentSize, "packet_size %d bits is smaller than the %d-byte header", p.PacketSize, PacketHeaderSize)
 	case p.ContentSize%8 != 0:
 		return p, decodeErr("", OffContentSize, ErrContentSize, "content_size %d bits is not a whole number of bytes", p.ContentSize)
-	case p.ContentSize < PacketHeaderSize*8:
-		return p, decodeErr("", OffContentSize, ErrContentSize, "content_size %d bits is smaller than the %d-byte header", p.ContentSize, PacketHeaderSize)
+	case p.ContentSize < PacketHeaderSize*8 && p.ContentSize != PacketContextEnd*8:
+		return p, decodeErr("", OffContentSize, ErrContentSize, "content_size %d bits is smaller than the %d-byte header (an empty packet's is %d bits)", p.ContentSize, PacketHeaderSize, PacketContextEnd*8)
 	case p.ContentSize > p.PacketSize:
 		return p, decodeErr("", OffContentSize, ErrContentSize, "content_size %d bits exceeds packet_size %d bits", p.ContentSize, p.PacketSize)
 	}

@@ -101,6 +101,9 @@ func (r *Reader) Grow(size int64) {
 	r.size = max(r.size, size)
 }
 
+// Name returns the stream's name: the File of its records and errors.
+func (r *Reader) Name() string { return r.name }
+
 // Size returns the stream size the Reader decodes up to.
 func (r *Reader) Size() int64 { return r.size }
 
@@ -273,6 +276,11 @@ func (r *Reader) openPacket() error {
 	case !whole && r.mode == Strict:
 		return r.fail(off+OffPacketSize, ErrTruncated, "packet_size %d bytes but only %d bytes left in the file", info.PacketBytes(), r.size-off)
 	}
+	if r.mode == Salvage {
+		if whole, err = r.plausible(off, &info); err != nil {
+			return err
+		}
+	}
 	n := int(info.ContentBytes())
 	r.cut = !whole && int64(n) > r.size-off
 	if r.cut { // Salvage: decode the records the file holds
@@ -296,7 +304,7 @@ func (r *Reader) openPacket() error {
 	r.pkt = Packet{PacketInfo: info, File: r.name, Offset: off, Discarded: info.EventsDiscarded - r.ord.disc}
 	r.ord = order{started: true, seq: info.SeqNum, disc: info.EventsDiscarded, ts: info.TimestampBegin}
 	r.open = true
-	r.cur = PacketHeaderSize
+	r.cur = min(PacketHeaderSize, n) // an empty packet ends with its context
 	r.next = off + int64(info.PacketBytes())
 	return nil
 }

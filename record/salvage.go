@@ -33,13 +33,31 @@ import (
 // The scan looks at every byte offset, not only 8-byte aligned ones, so a
 // foreign block of any length inserted between packets is stepped over.
 //
+// Before a packet whose header checks becomes the reference for the next
+// ones, [Reader.plausible] takes a second look, so that one absurd value
+// (a packet_seq_num, events_discarded or timestamp_end raised far ahead, a
+// packet_size covering the packets after it or running past the end of the
+// file) cannot make every later packet look out of order or hide them as
+// its padding:
+//
+//   - packet_size: when it differs from the previous packet's (every packet
+//     of a stream is one sub-buffer), or, for the first packet, is not a
+//     power of two or runs past the end of the file, a packet that agrees
+//     with this one's counters must not start inside it (after its
+//     content);
+//   - the counters: when the next packet (at this one's packet_size) agrees
+//     with the packet before this one, it must agree with this one too:
+//     packet_seq_num increasing, events_discarded not decreasing,
+//     timestamp_begin not before this one's timestamp_end.
+//
+// A field that fails is replaced by the bound its neighbours give and
+// reported as a Skip of no bytes and no packet: the packet's records are
+// decoded as usual and the packets after it are checked against sane
+// values, so nothing is skipped that is not damaged.
+//
 // Limits. Damage that still decodes is not seen: a payload integer
-// changed, or a string's bytes. A packet header whose counters are
-// damaged yet still check (packet_seq_num, events_discarded or
-// timestamp_end raised) becomes the reference the next packets are checked
-// against: they then look out of order and are skipped, each reported as
-// damage. A packet_size raised but still inside the file makes the packets
-// it covers that packet's padding, unseen.
+// changed, or a string's bytes. The last packet of the file has no next
+// packet to be compared with: its raised counters are taken as they are.
 
 // scanChunk is how many bytes the resynchronisation scan reads at a time.
 const scanChunk = 64 << 10
@@ -171,4 +189,78 @@ func (r *Reader) scan(from int64) (off int64, seq uint64, found bool, err error)
 		pos = cand + 1
 	}
 	return r.size, 0, false, nil
+}
+
+// plausible is Salvage mode's second look at the header info of the packet
+// at off, which passed [Reader.checkHeader] against r.ord (see the comment
+// at the top of this file). A field found out of line is replaced in info
+// by the bound the neighbouring packets give, and reported as a [Skip] of
+// no bytes and no packet (the packet's records are still decoded): the
+// packet_size by the distance to the next packet, packet_seq_num by one
+// below the next packet's, events_discarded by the previous packet's,
+// timestamp_end by the next packet's timestamp_begin. It returns whether
+// the file holds the whole packet (as corrected); an error only if the
+// file cannot be read.
+func (r *Reader) plausible(off int64, info *PacketInfo) (whole bool, err error) {
+	size := info.PacketBytes()
+	var stream uint64 // the stream's packet size, when a packet was decoded
+	if r.havePkt {
+		stream = r.pkt.PacketBytes()
+	}
+	suspicious := size != stream
+	if stream == 0 {
+		suspicious = size&(size-1) != 0 || size > uint64(r.size-off)
+	}
+	if suspicious {
+		saved := r.ord
+		r.ord = order{started: true, seq: info.SeqNum, disc: info.EventsDiscarded, ts: info.TimestampEnd}
+		next, _, found, err := r.scan(off + int64(info.ContentBytes()))
+		r.ord = saved
+		if err != nil {
+			return false, err
+		}
+		if found && uint64(next-off) < size {
+			r.outOfLine(off+OffPacketSize, ErrContentSize, "packet_size %d bytes, but the next packet starts %d bytes in", size, next-off)
+			info.PacketSize = uint64(next-off) * 8
+		}
+	}
+	whole = info.PacketBytes() <= uint64(r.size-off)
+	y, ok := r.headerAt(off + int64(info.PacketBytes()))
+	if !ok || (r.ord.started && (y.SeqNum <= r.ord.seq || y.EventsDiscarded < r.ord.disc || y.TimestampBegin < r.ord.ts)) {
+		return whole, nil // no next packet, or it does not agree with the one before this one either
+	}
+	if y.SeqNum <= info.SeqNum {
+		r.outOfLine(off+OffPacketSeqNum, ErrPacketOrder, "packet_seq_num %d is out of line: the next packet's is %d", info.SeqNum, y.SeqNum)
+		info.SeqNum = y.SeqNum - 1
+	}
+	if y.EventsDiscarded < info.EventsDiscarded {
+		r.outOfLine(off+OffEventsDiscarded, ErrPacketOrder, "events_discarded %d is out of line: the next packet's is %d", info.EventsDiscarded, y.EventsDiscarded)
+		info.EventsDiscarded = r.ord.disc
+	}
+	if y.TimestampBegin < info.TimestampEnd {
+		r.outOfLine(off+OffTimestampEnd, ErrTimestampOrder, "timestamp_end %d is out of line: the next packet begins at %d", info.TimestampEnd, y.TimestampBegin)
+		info.TimestampEnd = y.TimestampBegin
+	}
+	return whole, nil
+}
+
+// outOfLine reports a header field at off found out of line and replaced:
+// a Skip of nothing.
+func (r *Reader) outOfLine(off int64, sentinel error, format string, args ...any) {
+	r.addSkip(Skip{File: r.name, Offset: off, Err: r.fail(off, sentinel, format, args...)})
+}
+
+// headerAt returns the header of the packet of this trace's stream at off,
+// if one is there (whole, with the magic, the trace UUID and sizes that
+// check on their own).
+func (r *Reader) headerAt(off int64) (PacketInfo, bool) {
+	var b [PacketHeaderSize]byte
+	if off < 0 || r.size-off < PacketHeaderSize || r.readAt(b[:], off) != nil {
+		return PacketInfo{}, false
+	}
+	info, err := ParsePacketHeader(b[:])
+	if err != nil || info.UUID != r.t.Info.UUID || info.StreamID != StreamID {
+		return PacketInfo{}, false
+	}
+	return info, true
 }

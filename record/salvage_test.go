@@ -166,6 +166,32 @@ func TestSalvage(t *testing.T) {
 			binary.LittleEndian.PutUint64(s[b.pkts[4].off+OffPacketSeqNum:], 0)
 			return s
 		}), cat(recsIn(0, 4), recsIn(5, n)), []wantSkip{{b.pkts[4].off, 4096, 1, ErrPacketOrder}}},
+		// One absurd header field: it is reported (nothing skipped) and
+		// replaced by what the packets around it say; every record is read.
+		{"absurd packet_seq_num", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSeqNum, 1<<62); return s }),
+			recsIn(0, n), []wantSkip{{b.pkts[2].off + OffPacketSeqNum, 0, 0, ErrPacketOrder}}},
+		{"absurd events_discarded", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffEventsDiscarded, 1<<62); return s }),
+			recsIn(0, n), []wantSkip{{b.pkts[2].off + OffEventsDiscarded, 0, 0, ErrPacketOrder}}},
+		{"absurd timestamp_end", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffTimestampEnd, 1<<62); return s }),
+			recsIn(0, n), []wantSkip{{b.pkts[2].off + OffTimestampEnd, 0, 0, ErrTimestampOrder}}},
+		{"absurd packet_seq_num in the first packet", with(func(s []byte) []byte { put64(s, OffPacketSeqNum, 1<<62); return s }),
+			recsIn(0, n), []wantSkip{{OffPacketSeqNum, 0, 0, ErrPacketOrder}}},
+		{"absurd packet_size inside the file", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSize, 3*4096*8); return s }),
+			recsIn(0, n), []wantSkip{{b.pkts[2].off + OffPacketSize, 0, 0, ErrContentSize}}},
+		{"absurd packet_size past the end", with(func(s []byte) []byte { put64(s, b.pkts[2].off+OffPacketSize, 1<<40); return s }),
+			recsIn(0, n), []wantSkip{{b.pkts[2].off + OffPacketSize, 0, 0, ErrContentSize}}},
+		{"absurd packet_size in the first packet", with(func(s []byte) []byte { put64(s, OffPacketSize, 1<<40); return s }),
+			recsIn(0, n), []wantSkip{{OffPacketSize, 0, 0, ErrContentSize}}},
+		{"absurd counters in two packets, and a packet lost", with(func(s []byte) []byte {
+			put64(s, b.pkts[1].off+OffPacketSeqNum, 1<<62)
+			put64(s, b.pkts[2].off+OffEventsDiscarded, 1<<62)
+			clear(s[b.pkts[4].off : b.pkts[4].off+4096])
+			return s
+		}), cat(recsIn(0, 4), recsIn(5, n)), []wantSkip{
+			{b.pkts[1].off + OffPacketSeqNum, 0, 0, ErrPacketOrder},
+			{b.pkts[2].off + OffEventsDiscarded, 0, 0, ErrPacketOrder},
+			{b.pkts[4].off, 4096, 1, ErrBadMagic},
+		}},
 		{"damage in two places", with(func(s []byte) []byte {
 			clear(s[b.pkts[1].off : b.pkts[1].off+8])
 			s[mid.off+OffID+3] ^= 0xff
@@ -203,6 +229,9 @@ func TestSalvage(t *testing.T) {
 				}
 				sumBytes += s.Size
 				sumPackets += s.Packets
+			}
+			if run.totals.Discarded != 0 { // the stream lost nothing: damage must not make up losses
+				t.Errorf("totals: %d events discarded, want 0", run.totals.Discarded)
 			}
 			if run.totals.Records != uint64(len(run.recs)) || run.totals.SkippedBytes != sumBytes || run.totals.SkippedPackets != sumPackets {
 				t.Errorf("totals %+v: %d records, %d bytes and %d packets skipped", run.totals, len(run.recs), sumBytes, sumPackets)
@@ -265,3 +294,5 @@ func TestSalvageNextPacket(t *testing.T) {
 		t.Fatalf("totals %+v", tot)
 	}
 }
+
+func put64(s []byte, off int64, v uint64) { binary.LittleEndian.PutUint64(s[off:], v) }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A whole lttng-xen trace session on the built-in defaults:
 # build the commands into ./bin, start the hypervisor and dom0 in a private
-# run directory, start lttd-xen, create and start a trace, trace for a
-# while, stop and destroy it, wait for lttd-xen, then show what was
-# recorded. Everything it started is stopped on any exit.
+# run directory, create a session writing to the output directory (dom0
+# starts its lttd-xen), start it, trace for a while, stop and destroy it
+# (destroy returns once the trace is on disk), then show what was recorded.
+# Everything it started is stopped on any exit.
+# With --flight-recorder: no lttd-xen; an overwrite-mode trace runs for the
+# duration, then "lttctl-xen snapshot" writes the newest data to the output.
 set -euo pipefail
 
 usage() {
@@ -17,11 +20,15 @@ usage: scripts/trace-session.sh [options]
   --subbuf-size S  sub-buffer size (default 256KiB)
   --num-subbuf N   sub-buffer count (default 8)
   --wakeup KIND    how dom0 wakes lttd-xen: eventfd or pipe (default eventfd)
+  --timeline       also write DIR.html, the trace's timeline page (lttv-xen timeline),
+                   and print its summary (lttv-xen summary)
+  --flight-recorder  overwrite mode, no consumer: snapshot the newest data
+                   into the output at the end (while still tracing)
   -h, --help       this text
 USAGE
 }
 
-duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd
+duration=3s output=./trace-out cpus=4 rate=100000 subbuf=256KiB nsubbuf=8 wakeup=eventfd timeline=no flight=
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=${2:?--duration needs a value}; shift 2 ;;
@@ -31,6 +38,8 @@ while [ $# -gt 0 ]; do
     --subbuf-size) subbuf=${2:?--subbuf-size needs a value}; shift 2 ;;
     --num-subbuf) nsubbuf=${2:?--num-subbuf needs a value}; shift 2 ;;
     --wakeup) wakeup=${2:?--wakeup needs a value}; shift 2 ;;
+    --timeline) timeline=yes; shift ;;
+    --flight-recorder) flight=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "trace-session.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -84,17 +93,26 @@ wait_for "$logs/hypervisor.log" "hypervisor ready"
 ./bin/dom0 --wakeup "$wakeup" 2>"$logs/dom0.log" & pids+=($!)
 wait_for "$logs/dom0.log" "bound VIRQ_TBUF"
 
-./bin/lttctl-xen create --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
-./bin/lttd-xen --output "$output" --force >"$logs/lttd.out" 2>"$logs/lttd.log" & lttd=$!; pids+=($lttd)
-wait_for "$logs/lttd.log" "consuming"
-echo "==> tracing for $duration"
-./bin/lttctl-xen start
-sleep "$secs"
-./bin/lttctl-xen stop
-./bin/lttctl-xen status
-./bin/lttctl-xen destroy
-wait "$lttd"
-cat "$logs/lttd.out"
+# The trace files of an earlier run are overwritten (lttd-xen refuses a
+# directory holding anything else).
+rm -f -- "$output/metadata" "$output"/channel*_*
+if [ -n "$flight" ]; then
+  # The flight recorder: the rings wrap, nothing is written until the
+  # snapshot, which copies the newest packets while the pCPUs keep writing.
+  ./bin/lttctl-xen create trace-session --overwrite --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+  echo "==> flight recorder: tracing for $duration, no consumer"
+  ./bin/lttctl-xen start
+  sleep "$secs"
+  ./bin/lttctl-xen snapshot --output "$output" --force
+  ./bin/lttctl-xen status
+  ./bin/lttctl-xen destroy
+else
+  ./bin/lttctl-xen create trace-session --output "$output" --subbuf-size "$subbuf" --num-subbuf "$nsubbuf"
+  echo "==> tracing for $duration"
+  ./bin/lttctl-xen start --duration "$duration"
+  ./bin/lttctl-xen status
+  ./bin/lttctl-xen destroy # returns once the trace is on disk
+fi
 
 echo "==> lttv-xen stats $output"
 ./bin/lttv-xen stats "$output"
@@ -104,5 +122,12 @@ if command -v babeltrace2 >/dev/null 2>&1; then
   echo "==> babeltrace2 $output (first events)"
   # head closes the pipe early: babeltrace2's SIGPIPE is expected, not a failure.
   { babeltrace2 "$output" || true; } | head -n 5
+fi
+if [ "$timeline" = yes ]; then
+  echo "==> lttv-xen summary $output"
+  ./bin/lttv-xen summary "$output"
+  echo "==> lttv-xen timeline $output --output ${output%/}.html"
+  ./bin/lttv-xen timeline "$output" --output "${output%/}.html"
+  echo "==> open ${output%/}.html in a browser: a lane per pCPU; wheel zooms, drag pans, hover for details"
 fi
 echo "==> trace written to $output"

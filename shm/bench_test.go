@@ -16,7 +16,21 @@ func monoClock() uint64 { return uint64(nanotime()) }
 // packets at once (a consumer that is never behind), so the writers measure
 // the write path, not a full buffer.
 func benchChannel(b *testing.B) *Ring {
+	return benchChannelMode(b, ModeDiscard)
+}
+
+// benchChannelMode is benchChannel in the given mode. In overwrite mode
+// nothing is ever consumed: after the first lap every packet switch
+// reclaims a slot, the flight recorder's steady state.
+func benchChannelMode(b *testing.B, mode Mode) *Ring {
 	g := Geometry{SubbufSize: 1 << 20, NumSubbuf: 8}
+	if mode == ModeOverwrite {
+		cfg := testConfig(g, nil, nil)
+		cfg.Clock = monoClock
+		cfg.Mode = mode
+		ch, _ := newTestChannelCPUs(b, g, 1, cfg)
+		return ch.Ring(0)
+	}
 	var cons *Stream
 	var mu sync.Mutex
 	cfg := testConfig(g, nil, func(uint64) {
@@ -102,8 +116,14 @@ func writeTwoIntsW(w *Writer, cpu uint32, a uint64, x uint32) error {
 
 // BenchmarkWriterTwoInts: the same record through a Writer, which commits
 // once per packet and per batch of 256 records instead of once per record.
-func BenchmarkWriterTwoInts(b *testing.B) {
-	ch := benchChannel(b)
+func BenchmarkWriterTwoInts(b *testing.B) { benchWriterTwoInts(b, ModeDiscard) }
+
+// BenchmarkWriterTwoIntsOverwrite: the same in overwrite mode, no consumer:
+// a slot is reclaimed at every packet switch.
+func BenchmarkWriterTwoIntsOverwrite(b *testing.B) { benchWriterTwoInts(b, ModeOverwrite) }
+
+func benchWriterTwoInts(b *testing.B, mode Mode) {
+	ch := benchChannelMode(b, mode)
 	b.ReportAllocs()
 	b.SetBytes(28)
 	w := ch.Writer()
@@ -122,8 +142,15 @@ func BenchmarkWriterTwoInts(b *testing.B) {
 }
 
 // BenchmarkWriterTwoIntsParallel: Writers on all Ps contending.
-func BenchmarkWriterTwoIntsParallel(b *testing.B) {
-	ch := benchChannel(b)
+func BenchmarkWriterTwoIntsParallel(b *testing.B) { benchWriterTwoIntsParallel(b, ModeDiscard) }
+
+// BenchmarkWriterTwoIntsParallelOverwrite: the same in overwrite mode.
+func BenchmarkWriterTwoIntsParallelOverwrite(b *testing.B) {
+	benchWriterTwoIntsParallel(b, ModeOverwrite)
+}
+
+func benchWriterTwoIntsParallel(b *testing.B, mode Mode) {
+	ch := benchChannelMode(b, mode)
 	b.ReportAllocs()
 	b.SetBytes(28)
 	b.RunParallel(func(pb *testing.PB) {

@@ -24,8 +24,8 @@ func NewChannel(ctrl, cons, buf []byte, cfg Config) (*Channel, error) {
 	if err := cfg.Geometry.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Mode != ModeDiscard {
-		return nil, fmt.Errorf("%w: %v (only discard mode is implemented)", ErrMode, cfg.Mode)
+	if cfg.Mode != ModeDiscard && cfg.Mode != ModeOverwrite {
+		return nil, fmt.Errorf("%w: %v", ErrMode, cfg.Mode)
 	}
 	if cfg.CPUs == 0 {
 		cfg.CPUs = 1
@@ -109,4 +109,5 @@ func (s *Stats) add(o Stats) {
 	s.LostFull += o.LostFull
 	s.LostTooBig += o.LostTooBig
 	s.BadConsumed += o.BadConsumed
+	s.Overwritten += o.Overwritten
 }

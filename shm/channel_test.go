@@ -350,7 +350,7 @@ func TestNewChannelRejects(t *testing.T) {
 		want error
 	}{
 		{"bad geometry", func(c *Config, _ *[]byte) { c.Geometry.NumSubbuf = 3 }, ErrGeometry},
-		{"overwrite", func(c *Config, _ *[]byte) { c.Mode = ModeOverwrite }, ErrMode},
+		{"unknown mode", func(c *Config, _ *[]byte) { c.Mode = 7 }, ErrMode},
 		{"short buffer", func(_ *Config, b *[]byte) { *b = (*b)[:4096] }, ErrTooSmall},
 		{"header not aligned", func(c *Config, _ *[]byte) { c.HeaderSize = 44 }, ErrGeometry},
 		{"header too big", func(c *Config, _ *[]byte) { c.HeaderSize = 4096 }, ErrGeometry},

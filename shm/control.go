@@ -44,6 +44,7 @@ const (
 	cpuLostFull    = 0x10
 	cpuLostTooBig  = 0x18
 	cpuBadConsumed = 0x20
+	cpuOverwritten = 0x28
 	cpuSlots       = 0x40 // per slot: delivered sequence+1, commit count at delivery
 	slotStride     = 16
 )
@@ -57,7 +58,9 @@ type Mode uint32
 const (
 	// ModeDiscard drops new records while the buffer is full and counts them.
 	ModeDiscard Mode = 0
-	// ModeOverwrite (flight recorder) is reserved; NewChannel refuses it.
+	// ModeOverwrite (flight recorder): a writer that needs a slot whose
+	// packet is delivered but not consumed reclaims it and counts it
+	// overwritten (see [Ring.Reserve]).
 	ModeOverwrite Mode = 1
 )
 
@@ -79,7 +82,7 @@ func ParseMode(s string) (Mode, error) {
 	case "overwrite":
 		return ModeOverwrite, nil
 	}
-	return 0, fmt.Errorf("%w: %q (want discard)", ErrMode, s)
+	return 0, fmt.Errorf("%w: %q (want discard or overwrite)", ErrMode, s)
 }
 
 // State is the trace state the producer publishes in the control region.
@@ -305,13 +308,26 @@ func (c CPUControl) LostTooBig() uint64 { return word(c.b, cpuLostTooBig).Load()
 // BadConsumed counts consumed-offset values the producer rejected.
 func (c CPUControl) BadConsumed() uint64 { return word(c.b, cpuBadConsumed).Load() }
 
+// slotClaimed is set in a slot's delivered word while the slot is being
+// rewritten: slotClaimed|(seq+1) means "packet seq was opened (or is about
+// to be) in this slot; its previous packet is gone". It is replaced by seq+1
+// when packet seq is delivered.
+const slotClaimed = 1 << 63
+
 // SlotDelivered is the sequence number + 1 of the last packet delivered in
-// slot i (0: none yet).
+// slot i (0: none yet). A value with bit 63 set means the slot is being
+// rewritten (see [Ring.Reserve]): it holds no complete packet.
 func (c CPUControl) SlotDelivered(i uint64) uint64 {
 	return word(c.b, cpuSlots+int(i)*slotStride).Load()
 }
 
-// SlotCommit is slot i's commit count at its last delivery.
+// Overwritten is the number of packets the ring reclaimed before they were
+// consumed (overwrite mode).
+func (c CPUControl) Overwritten() uint64 { return word(c.b, cpuOverwritten).Load() }
+
+// SlotCommit is slot i's commit count at its last delivery, or, while the
+// slot's packet is open, as of a batching writer's last flush (a lower
+// bound of what is committed; see [Observer.OpenPacket]).
 func (c CPUControl) SlotCommit(i uint64) uint64 {
 	return word(c.b, cpuSlots+int(i)*slotStride+8).Load()
 }
@@ -324,6 +340,25 @@ func (c CPUControl) publishLost(full, big uint64) {
 	word(c.b, cpuLostTooBig).Store(big)
 }
 func (c CPUControl) publishBadConsumed(v uint64) { word(c.b, cpuBadConsumed).Store(v) }
+func (c CPUControl) publishOverwritten(v uint64) { word(c.b, cpuOverwritten).Store(v) }
+
+// raiseSlotCommit publishes v as slot i's commit count unless a larger one
+// (a later flush, or the delivery) is there already: flushes of several
+// writers may publish out of order, and the value must never go back.
+// Producer only.
+func (c CPUControl) raiseSlotCommit(i, v uint64) {
+	w := word(c.b, cpuSlots+int(i)*slotStride+8)
+	for cur := w.Load(); cur < v; cur = w.Load() {
+		if w.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// casSlot claims slot i (see [Ring.claimSlot]). Producer only.
+func (c CPUControl) casSlot(i, old, v uint64) bool {
+	return word(c.b, cpuSlots+int(i)*slotStride).CompareAndSwap(old, v)
+}
 
 // publishSlot records a delivery. The delivered-sequence store comes last:
 // a consumer that loads it and sees seq+1 also sees the commit snapshot and,

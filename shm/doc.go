@@ -7,7 +7,13 @@
 // ([Config.OpenPacket], [Config.ClosePacket]); package record implements them
 // for CTF 1.8.
 //
-// The ring logic ([Channel], [Consumer], [Control]) works on plain []byte, so
+// In discard mode ([ModeDiscard]) a writer that needs a sub-buffer the
+// consumer still holds drops its record; in overwrite mode ([ModeOverwrite],
+// the flight recorder) it reclaims the oldest delivered one instead. An
+// [Observer] copies delivered packets without consuming them (a snapshot),
+// checking each slot's published sequence before and after the copy.
+//
+// The ring logic ([Channel], [Consumer], [Observer], [Control]) works on plain []byte, so
 // it is tested with make([]byte, n); the memfd, seal and mmap plumbing lives
 // apart in memfd_linux.go. docs/ARCHITECTURE.md describes the protocol.
 package shm

@@ -12,27 +12,51 @@ const (
 	MaxTotalSize  = 4 << 30 // 4 GiB
 )
 
-// Geometry is the shape of the ring: NumSubbuf sub-buffers of SubbufSize
+// Geometry is the shape of a ring: NumSubbuf sub-buffers of SubbufSize
 // bytes each. Both are powers of two.
 type Geometry struct {
 	SubbufSize uint64
 	NumSubbuf  uint64
 }
 
-// Validate reports the first rule g breaks, wrapping [ErrGeometry] with the
-// value and the rule.
+// GeometryField names the part of a [Geometry] a rule is about.
+type GeometryField int
+
+// The parts of a geometry.
+const (
+	FieldSubbufSize GeometryField = iota + 1 // SubbufSize alone
+	FieldNumSubbuf                           // NumSubbuf alone
+	FieldTotal                               // SubbufSize x NumSubbuf
+)
+
+// GeometryError is the rule a geometry breaks, for callers that name their
+// own inputs (lttctl-xen names its flags): which part, and the rule. It
+// wraps [ErrGeometry].
+type GeometryError struct {
+	Field GeometryField
+	Rule  string // "must be a power of two, at least 4096"
+	msg   string // the whole message
+}
+
+func (e *GeometryError) Error() string { return fmt.Sprintf("%v: %s", ErrGeometry, e.msg) }
+
+func (e *GeometryError) Unwrap() error { return ErrGeometry }
+
+// Validate reports the first rule g breaks as a [*GeometryError] (which
+// wraps [ErrGeometry]), with the value and the rule. It is the one home of
+// the geometry rules: the hypervisor, the consumer and lttctl-xen all call
+// it.
 func (g Geometry) Validate() error {
+	sizeRule := fmt.Sprintf("must be a power of two, at least %d (one page)", uint64(MinSubbufSize))
+	countRule := fmt.Sprintf("must be a power of two, at least %d", MinNumSubbuf)
 	switch {
-	case g.SubbufSize < MinSubbufSize:
-		return fmt.Errorf("%w: sub-buffer size %d is below the minimum %d (one page)", ErrGeometry, g.SubbufSize, MinSubbufSize)
-	case !isPow2(g.SubbufSize):
-		return fmt.Errorf("%w: sub-buffer size %d is not a power of two", ErrGeometry, g.SubbufSize)
-	case g.NumSubbuf < MinNumSubbuf:
-		return fmt.Errorf("%w: sub-buffer count %d is below the minimum %d", ErrGeometry, g.NumSubbuf, MinNumSubbuf)
-	case !isPow2(g.NumSubbuf):
-		return fmt.Errorf("%w: sub-buffer count %d is not a power of two", ErrGeometry, g.NumSubbuf)
+	case g.SubbufSize < MinSubbufSize || !isPow2(g.SubbufSize):
+		return &GeometryError{FieldSubbufSize, sizeRule, fmt.Sprintf("sub-buffer size %d: %s", g.SubbufSize, sizeRule)}
+	case g.NumSubbuf < MinNumSubbuf || !isPow2(g.NumSubbuf):
+		return &GeometryError{FieldNumSubbuf, countRule, fmt.Sprintf("sub-buffer count %d: %s", g.NumSubbuf, countRule)}
 	case g.SubbufSize > MaxTotalSize/g.NumSubbuf:
-		return fmt.Errorf("%w: %d sub-buffers of %d bytes exceed the %d-byte (4 GiB) total", ErrGeometry, g.NumSubbuf, g.SubbufSize, uint64(MaxTotalSize))
+		rule := fmt.Sprintf("must be at most %d bytes (4 GiB) per pCPU in all", uint64(MaxTotalSize))
+		return &GeometryError{FieldTotal, rule, fmt.Sprintf("%d sub-buffers of %d bytes: %s", g.NumSubbuf, g.SubbufSize, rule)}
 	}
 	return nil
 }

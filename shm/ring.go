@@ -96,7 +96,9 @@ type Ring struct {
 	consumedSeen atomic.Uint64 // last consumed offset that passed validation
 	badConsumed  atomic.Uint64
 	lastBad      atomic.Uint64
-	_            [24]byte
+	overwritten  atomic.Uint64 // packets reclaimed unconsumed (overwrite mode)
+	overwrite    bool          // cfg.Mode == ModeOverwrite, read on the slow path
+	_            [15]byte
 }
 
 type paddedWord struct {
@@ -127,6 +129,7 @@ func newRing(cfg *Config, cpu uint32, ctrl CPUControl, cons Consumed, buf []byte
 		commits:   make([]paddedWord, g.NumSubbuf),
 		delivered: make([]atomic.Uint64, g.NumSubbuf),
 		head:      newHead(),
+		overwrite: cfg.Mode == ModeOverwrite,
 	}
 	// Start "closed at offset 0": the first record opens packet 0 and
 	// there is nothing to close.
@@ -216,7 +219,16 @@ func (c *Ring) reserveSlow(o, last, ts, sz uint64) (r Reservation, retry bool, e
 	pos := o &^ closedBit
 	needClose := o&closedBit == 0
 	next := (pos + c.sbMask) &^ c.sbMask // start of the packet to open
-	if !c.slotFree(next) {
+	seq := next >> c.sbShift
+	free := c.slotFree(next)
+	// Discard mode: the slot must have been consumed. Overwrite mode: a slot
+	// whose previous packet is delivered but not consumed is reclaimed; one
+	// whose previous packet is not delivered yet (a slow writer still
+	// committing into it, or its close not committed) is never touched: the
+	// record is dropped, as LTTng does. Either way the slot is claimed in
+	// the control region first (see claimSlot), so that a snapshot reader
+	// copying the slot's old packet learns that it is being rewritten.
+	if (!free && !c.overwrite) || !c.claimSlot(seq) {
 		c.lostFull.Add(1)
 		c.publishLost()
 		return Reservation{}, false, ErrFull
@@ -230,9 +242,15 @@ func (c *Ring) reserveSlow(o, last, ts, sz uint64) (r Reservation, retry bool, e
 	}
 	end := next + c.hdr + sz
 	if ok, _, _ := c.head.cas(o, last, end, ts); !ok {
+		// The claim stays: whoever wins the race opens the same packet seq
+		// (the head only moves forward and seq is the next packet), and a
+		// claim for seq is idempotent.
 		return Reservation{}, true, nil
 	}
-	seq := next >> c.sbShift
+	if !free {
+		// Only the writer whose CAS opened seq counts the reclaimed packet.
+		c.ctrl.publishOverwritten(c.overwritten.Add(1))
+	}
 	if needClose {
 		c.closePacket(seq-1, pos, ts, lost)
 	}
@@ -240,6 +258,54 @@ func (c *Ring) reserveSlow(o, last, ts, sz uint64) (r Reservation, retry bool, e
 	c.ctrl.publishWriteOffset(end)
 	b := (next + c.hdr) & c.bufMask
 	return Reservation{Buf: c.buf[b : b+sz : b+sz], TS: ts, seq: seq, commit: c.hdr + sz}, false, nil
+}
+
+// claimSlot marks packet seq's slot in the control region as being
+// rewritten for seq, before the CAS on the head that opens seq, and
+// reports whether seq may be opened: the slot is unused (seq is on the
+// first lap), or its previous packet seq-n has been delivered and
+// published, or another writer already claimed it for seq.
+//
+// Ordering (the snapshot reader's seqlock, see [Observer]):
+//   - The published slot word goes seq-n+1 (delivered) -> claimed(seq) by
+//     CAS, before the head CAS that opens seq. Every byte written into the
+//     slot on lap seq is written after a head CAS or head load that
+//     observed the head in packet seq, hence after the claim: a reader that
+//     loads the slot word, copies the slot and loads the word again sees a
+//     change whenever its copy may hold a byte of packet seq.
+//   - The claim needs the published word, not the private delivered[]: the
+//     deliverer stores the private copy before it publishes, so a claim
+//     made between the two would be overwritten by the late publish and
+//     the reader would trust a slot being rewritten.
+//   - A slot on lap L+1 is claimed only once packet seq-n (lap L) is
+//     delivered, i.e. its commit counter reached (L+1)x(sbSize+1) and no
+//     writer will add to it again: the commit counter never mixes laps, in
+//     overwrite mode as in discard mode.
+//   - A claim whose head CAS then loses is left in place: the packet the
+//     winner opens is seq too (the head only moves forward, and seq is the
+//     packet after the one the loser saw), and claiming twice is harmless.
+//     The only claim never followed by an open is one racing the final
+//     flush, which runs with writers quiescent.
+func (c *Ring) claimSlot(seq uint64) bool {
+	if seq <= c.nMask {
+		return true // first lap: the slot never held a packet
+	}
+	slot := seq & c.nMask
+	prev := seq - c.nMask // seq-n+1: the delivered word of packet seq-n
+	mark := slotClaimed | (seq + 1)
+	for {
+		v := c.ctrl.SlotDelivered(slot)
+		switch v {
+		case mark:
+			return true
+		case prev:
+			if c.ctrl.casSlot(slot, prev, mark) {
+				return true
+			}
+		default:
+			return false // seq-n not delivered (or not yet published)
+		}
+	}
 }
 
 // closePacket writes packet seq's context (its content ends at pos) and
@@ -316,7 +382,11 @@ func (w *Writer) Flush() { w.flush() }
 //go:noinline
 func (w *Writer) flush() {
 	if w.n != 0 {
-		w.c.commit(w.seq, w.n)
+		if v, done := w.c.commit(w.seq, w.n); !done {
+			// Publish how far the open packet is committed, once per batch,
+			// for a post-mortem reader (see [Observer.OpenPacket]).
+			w.c.ctrl.raiseSlotCommit(w.seq&w.c.nMask, v)
+		}
 		w.n = 0
 	}
 }
@@ -327,16 +397,22 @@ func (w *Writer) next(seq uint64) {
 	w.seq = seq
 }
 
-func (c *Ring) commit(seq, n uint64) {
+// commit adds n bytes to packet seq's commit counter and delivers the
+// packet if they were the last. It returns the counter's new value and
+// whether it delivered.
+func (c *Ring) commit(seq, n uint64) (v uint64, delivered bool) {
 	slot := seq & c.nMask
 	lap := seq >> c.nShift
 	// A slot on lap L is complete at (L+1) x (sbSize+1): all its bytes plus
-	// the close token. Lap L+1 cannot start before lap L is consumed, hence
-	// delivered, so the counter never mixes laps.
-	v := c.commits[slot].v.Add(n)
+	// the close token. Lap L+1 cannot start before lap L is delivered (in
+	// discard mode it must be consumed; in overwrite mode claimSlot waits
+	// for the delivery), so the counter never mixes laps.
+	v = c.commits[slot].v.Add(n)
 	if v == (lap+1)*(c.sbSize+1) {
 		c.deliver(seq, slot, v)
+		return v, true
 	}
+	return v, false
 }
 
 func (c *Ring) deliver(seq, slot, commit uint64) {
@@ -363,7 +439,7 @@ func (c *Ring) Flush(final bool) bool {
 			return false
 		}
 		next := (o + c.sbMask) &^ c.sbMask
-		if !final && !c.slotFree(next) {
+		if !final && !c.slotFree(next) && !(c.overwrite && c.reclaimable(next>>c.sbShift)) {
 			return false
 		}
 		lost := c.lostTotal()
@@ -374,6 +450,19 @@ func (c *Ring) Flush(final bool) bool {
 		c.ctrl.publishWriteOffset(next)
 		return true
 	}
+}
+
+// reclaimable reports whether packet seq could be opened in overwrite mode
+// now: its slot's previous packet is delivered and published, or the slot is
+// already claimed for seq. It only ever turns from false to true while seq
+// is not opened, so a periodic flush that sees true may close the packet
+// before seq: the writer that opens seq will be able to claim the slot.
+func (c *Ring) reclaimable(seq uint64) bool {
+	if seq <= c.nMask {
+		return true
+	}
+	v := c.ctrl.SlotDelivered(seq & c.nMask)
+	return v == seq-c.nMask || v == slotClaimed|(seq+1)
 }
 
 func (c *Ring) packet(seq uint64) []byte {
@@ -418,8 +507,12 @@ func (c *Ring) validConsumed(last, v uint64) bool {
 	if v&c.sbMask != 0 || v < last || v-last > c.sbSize<<c.nShift {
 		return false
 	}
+	// A slot's delivered sequence only grows, and a later lap's packet is
+	// opened only after this lap's was delivered (discard mode: consumed;
+	// overwrite mode: claimed after delivery), so a slot showing seq+1 or
+	// more proves that packet seq was delivered.
 	for seq := last >> c.sbShift; seq < v>>c.sbShift; seq++ {
-		if c.delivered[seq&c.nMask].Load() != seq+1 {
+		if c.delivered[seq&c.nMask].Load() < seq+1 {
 			return false
 		}
 	}
@@ -438,6 +531,7 @@ type Stats struct {
 	LostFull    uint64 // records dropped: buffer full
 	LostTooBig  uint64 // records dropped: larger than a sub-buffer
 	BadConsumed uint64 // consumed-offset values rejected
+	Overwritten uint64 // packets reclaimed before they were consumed (overwrite mode)
 }
 
 // Stats returns the ring's counters. Safe for concurrent use.
@@ -449,5 +543,6 @@ func (c *Ring) Stats() Stats {
 		LostFull:    c.lostFull.Load(),
 		LostTooBig:  c.lostTooBig.Load(),
 		BadConsumed: c.badConsumed.Load(),
+		Overwritten: c.overwritten.Load(),
 	}
 }

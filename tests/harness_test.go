@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,8 +98,10 @@ func newSession(t *testing.T) *session {
 	return s
 }
 
+// env is the environment of the session's processes: its run directory, and a $HOME of
+// its own (the default output directory of create is under it).
 func (s *session) env() []string {
-	return append(os.Environ(), "LTTNG_XEN_RUN_DIR="+s.runDir)
+	return append(os.Environ(), "LTTNG_XEN_RUN_DIR="+s.runDir, "HOME="+filepath.Join(s.runDir, "home"))
 }
 
 // start runs a daemon and waits until its stderr shows ready (a line
@@ -213,9 +216,15 @@ func (s *session) run(name string, args ...string) result {
 	return r
 }
 
-// ctl runs lttctl-xen and fails the test unless it exits 0.
+// ctl runs lttctl-xen and fails the test unless it exits 0. A create without --output or
+// --no-output gets --no-output: most tests run their own lttd-xen (startConsumer).
 func (s *session) ctl(args ...string) string {
 	s.t.Helper()
+	if len(args) > 0 && args[0] == "create" && !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--output") || a == "--no-output"
+	}) {
+		args = append(slices.Clone(args), "--no-output")
+	}
 	r := s.run("lttctl-xen", args...)
 	if r.code != 0 {
 		s.t.Fatalf("lttctl-xen %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)

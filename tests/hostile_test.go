@@ -465,8 +465,12 @@ func init() {
 		fmt.Println("code:", rep.Code)
 		os.Exit(0)
 	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := c.Send(&wire.Request{Op: wire.OpStatus}); err != nil {
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	req := &wire.Request{Op: wire.OpStatus}
+	if out := os.Getenv(helperOutputEnv); out != "" {
+		req = &wire.Request{Op: wire.OpCreate, Create: &wire.CreateArgs{SubbufSize: 4096, NumSubbuf: 4, Mode: wire.ModeDiscard, Output: out}}
+	}
+	if err := c.Send(req); err != nil {
 		fmt.Println("send:", err)
 		os.Exit(0)
 	}
@@ -477,10 +481,14 @@ func init() {
 	if rep.OK {
 		fmt.Println("ok")
 	} else {
-		fmt.Println("code:", rep.Code)
+		fmt.Println("code:", rep.Code, rep.Error)
 	}
 	os.Exit(0)
 }
+
+// helperOutputEnv makes the helper client send a create with this output directory instead
+// of a status request.
+const helperOutputEnv = "LTTNG_XEN_TEST_CLIENT_OUTPUT"
 
 // Both daemons check SO_PEERCRED: a client running as another uid is
 // refused (code denied) unless the daemon was started with --allow-uid.
@@ -510,9 +518,22 @@ func TestSecurityOtherUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	asNobody := func(path string) string {
+	// The consumer dom0 starts for nobody's session runs as nobody: a copy of lttd-xen it
+	// can run, and a directory it can write.
+	lttd := filepath.Join(dir, "lttd-xen")
+	if b, err := os.ReadFile(bin("lttd-xen")); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(lttd, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join(dir, "traces")
+	if err := os.Mkdir(traces, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(traces, 0o777)
+	asNobody := func(path string, env ...string) string {
 		cmd := exec.Command(client)
-		cmd.Env = []string{helperEnv + "=" + path}
+		cmd.Env = append([]string{helperEnv + "=" + path}, env...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -527,34 +548,55 @@ func TestSecurityOtherUID(t *testing.T) {
 			var hvArgs, d0Args []string
 			if allow {
 				hvArgs = []string{"--allow-uid", "65534"}
-				d0Args = []string{"--allow-uid", "65534"}
+				d0Args = []string{"--allow-uid", "65534", "--lttd", lttd}
 			}
 			s.startDaemons(append([]string{"--cpus", "1"}, hvArgs...), d0Args...)
-			// The run directory is 0700: another uid cannot even reach the sockets.
+			// Without --allow-uid the run directory is 0700 and the sockets 0600: another uid
+			// cannot even reach them. With it, the daemons open the modes (0711, 0666)
+			// themselves, and only SO_PEERCRED decides.
+			dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
+			if allow {
+				dirMode, sockMode = 0o711, 0o666
+			}
 			for _, name := range []string{"dom0.sock", "hypervisor.sock"} {
+				fi, err := os.Stat(s.sockPath(name))
+				if err != nil || fi.Mode().Perm() != sockMode {
+					t.Errorf("%s mode %v (%v), want %v", name, fi.Mode(), err, sockMode)
+				}
+				if allow {
+					continue
+				}
 				if got := asNobody(s.sockPath(name)); !strings.Contains(got, "permission denied") {
 					t.Errorf("%s through the 0700 run dir as uid %d: %q, want permission denied", name, nobody, got)
 				}
-				fi, err := os.Stat(s.sockPath(name))
-				if err != nil || fi.Mode().Perm() != 0o600 {
-					t.Errorf("%s mode %v (%v), want 0600", name, fi.Mode(), err)
-				}
 			}
-			if fi, err := os.Stat(s.runDir); err != nil || fi.Mode().Perm() != 0o700 {
-				t.Errorf("run dir mode %v (%v), want 0700", fi.Mode(), err)
+			if fi, err := os.Stat(s.runDir); err != nil || fi.Mode().Perm() != dirMode {
+				t.Errorf("run dir mode %v (%v), want %v", fi.Mode(), err, dirMode)
 			}
-			// Open the file modes up: now only SO_PEERCRED stands in the way.
-			os.Chmod(s.runDir, 0o711)
-			os.Chmod(s.sockPath("dom0.sock"), 0o666)
-			os.Chmod(s.sockPath("hypervisor.sock"), 0o666)
+			if !allow {
+				// Open the file modes up: now only SO_PEERCRED stands in the way.
+				os.Chmod(s.runDir, 0o711)
+				os.Chmod(s.sockPath("dom0.sock"), 0o666)
+				os.Chmod(s.sockPath("hypervisor.sock"), 0o666)
+			}
 			d0 := asNobody(s.sockPath("dom0.sock"))
 			hv := asNobody(s.sockPath("hypervisor.sock"))
 			if allow {
 				// dom0 serves it; the hypervisor lets it in, but it has not bound VIRQ_TBUF.
-				if d0 != "ok" || hv != "code: not_bound" {
+				if d0 != "ok" || !strings.HasPrefix(hv, "code: not_bound") {
 					t.Errorf("with --allow-uid: dom0 %q, hypervisor %q; want ok and code: not_bound", d0, hv)
 				}
-			} else if d0 != "code: denied" || hv != "code: denied" {
+				// A session nobody creates gets a consumer running as nobody: the trace
+				// directory is nobody's, not root's.
+				out := filepath.Join(traces, "session")
+				if got := asNobody(s.sockPath("dom0.sock"), helperOutputEnv+"="+out); got != "ok" {
+					t.Fatalf("create --output as uid %d: %q", nobody, got)
+				}
+				var st syscall.Stat_t
+				if err := syscall.Stat(filepath.Join(out, "metadata"), &st); err != nil || st.Uid != nobody {
+					t.Errorf("the consumer's metadata file: owner %d (%v), want uid %d", st.Uid, err, nobody)
+				}
+			} else if !strings.HasPrefix(d0, "code: denied") || !strings.HasPrefix(hv, "code: denied") {
 				t.Errorf("as uid %d: dom0 %q, hypervisor %q; want code: denied from both", nobody, d0, hv)
 			}
 		})

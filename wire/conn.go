@@ -127,7 +127,7 @@ func (c *Conn) Send(v any, fds ...int) error {
 		return fmt.Errorf("send: encode: %w", err)
 	}
 	if len(b) > MaxMessageSize {
-		return fmt.Errorf("send: %d bytes: %w", len(b), ErrMessageTooLarge)
+		return fmt.Errorf("send: %d bytes, over the %d-byte limit of one message: %w", len(b), MaxMessageSize, ErrMessageTooLarge)
 	}
 	if len(fds) > MaxFDs {
 		return fmt.Errorf("send: %d descriptors: %w", len(fds), ErrFDCount)

@@ -2,6 +2,8 @@ package wire
 
 import (
 	"errors"
+	"fmt"
+	"unicode/utf8"
 )
 
 // Local errors: what went wrong on this side of a socket. Compare with [errors.Is].
@@ -43,6 +45,11 @@ const (
 	CodeBusy        Code = "busy"        // the role asked for is held by another process
 	CodeUnavailable Code = "unavailable" // a server this one relays to is not reachable
 	CodeInternal    Code = "internal"    // anything else
+
+	// Codes of an emit that wrote nothing. Each one's text says what to do.
+	CodeBufferFull    Code = "buffer_full"    // the record was dropped (and counted as lost): no free sub-buffer
+	CodeEventDisabled Code = "event_disabled" // the trace does not record this event type: nothing written, nothing lost
+	CodeTooLarge      Code = "too_large"      // over a documented limit (a record over a sub-buffer, a list over a cap); the text gives the limit
 )
 
 var codeText = map[Code]string{
@@ -58,6 +65,10 @@ var codeText = map[Code]string{
 	CodeBusy:        "busy",
 	CodeUnavailable: "unavailable",
 	CodeInternal:    "internal error",
+
+	CodeBufferFull:    "buffer full",
+	CodeEventDisabled: "event disabled",
+	CodeTooLarge:      "too large",
 }
 
 // Remote errors: one sentinel per [Code]. A server wraps them
@@ -79,6 +90,10 @@ var (
 	ErrBusy        = &RemoteError{Code: CodeBusy}
 	ErrUnavailable = &RemoteError{Code: CodeUnavailable}
 	ErrInternal    = &RemoteError{Code: CodeInternal}
+
+	ErrBufferFull    = &RemoteError{Code: CodeBufferFull}
+	ErrEventDisabled = &RemoteError{Code: CodeEventDisabled}
+	ErrTooLarge      = &RemoteError{Code: CodeTooLarge}
 )
 
 // RemoteError is an error with a machine-readable [Code]: either a sentinel (Msg empty) or a
@@ -121,8 +136,21 @@ func ErrorReply(err error) *Reply {
 	if err != nil {
 		msg = err.Error()
 	}
+	if len(msg) > MaxErrorText {
+		// The text may quote the request (a declaration, a value): cut it so the reply
+		// fits a message, on a UTF-8 boundary.
+		cut := MaxErrorText
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = fmt.Sprintf("%s… (%d bytes left out)", msg[:cut], len(msg)-cut)
+	}
 	return &Reply{OK: false, Code: code, Error: msg}
 }
+
+// MaxErrorText bounds the text of a failed [Reply] ([ErrorReply] cuts a longer one), so that
+// an error quoting a large request still fits a message.
+const MaxErrorText = 8 << 10
 
 // Err returns nil for a successful reply, else a [*RemoteError] with the reply's code and text.
 func (r *Reply) Err() error {

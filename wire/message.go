@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Op names a request. The hypercall ops are in hypercall.go, the tools' ops in tools.go; the
@@ -16,8 +17,10 @@ type Op string
 
 // Ops common to both protocols.
 const (
-	// OpStatus asks for the trace's [Status]. No arguments. Reply: Status (State is
-	// [StateNone] when there is no trace).
+	// OpStatus asks for the trace's [Status]. Arguments: optional Status (none: the first
+	// page of the per-pCPU list). Reply: Status (State is [StateNone] when there is no
+	// trace), its PerCPU list from Status.CPUFrom as far as fits a message, and NextCPU
+	// when the list goes on ([WholeStatus] fetches it all).
 	OpStatus Op = "status"
 	// OpMap maps the trace's shared memory. Arguments: Map, optional (nil: the consumer
 	// role). Reply: MapID (non-zero) and three descriptors, in this order: the control memfd
@@ -43,7 +46,10 @@ const (
 	// OpEventAdd registers an event type at run time. Arguments: EventAdd. Reply: Events
 	// holding the new event.
 	OpEventAdd Op = "event_add"
-	// OpEventList lists the event types. No arguments. Reply: Events.
+	// OpEventList lists the event types, by id, a page at a time (a page fits a message
+	// whatever the names and fields). Arguments: optional EventList (none: from id 0).
+	// Reply: Events, and NextEvent: 0 when the list is complete, else the id to ask for
+	// next (EventList.From).
 	OpEventList Op = "event_list"
 	// OpEmit makes a pCPU write one event. Arguments: Emit.
 	OpEmit Op = "emit"
@@ -57,11 +63,30 @@ const (
 	OpCPUOffline Op = "cpu_offline"
 )
 
+// MaxSessionName bounds a session name, in bytes.
+const MaxSessionName = 255
+
 // Mode is the buffer mode of a trace.
 type Mode string
 
-// ModeDiscard drops new records while the buffer is full (and counts them).
-const ModeDiscard Mode = "discard"
+// The buffer modes.
+const (
+	// ModeDiscard drops new records while the buffer is full (and counts them).
+	ModeDiscard Mode = "discard"
+	// ModeOverwrite (flight recorder) reclaims the oldest delivered
+	// sub-buffer instead, counting it overwritten; no consumer is needed.
+	ModeOverwrite Mode = "overwrite"
+)
+
+// Validate checks that m is a buffer mode: the one check of a mode, made by
+// the tools before they send it and by both daemons when they receive it.
+func (m Mode) Validate() error {
+	switch m {
+	case ModeDiscard, ModeOverwrite:
+		return nil
+	}
+	return fmt.Errorf("mode %q is not %q or %q", m, ModeDiscard, ModeOverwrite)
+}
 
 // State is the state of the trace.
 type State string
@@ -94,6 +119,10 @@ type Request struct {
 	Emit     *EmitArgs     `json:"emit,omitempty"`      // emit
 	Events   *EventsArgs   `json:"events,omitempty"`    // enable_event, disable_event
 	CPU      *CPUArgs      `json:"cpu,omitempty"`       // cpu_online, cpu_offline
+	// EventList is event_list's, optional.
+	EventList *EventListArgs `json:"event_list,omitempty"`
+	// Status is status's, optional.
+	Status *StatusArgs `json:"status,omitempty"`
 }
 
 // CreateArgs are the arguments of trace_create (and of the tools' create). Only structural
@@ -101,10 +130,17 @@ type Request struct {
 type CreateArgs struct {
 	SubbufSize  uint64        `json:"subbuf_size"`     // bytes per sub-buffer, > 0
 	NumSubbuf   uint64        `json:"num_subbuf"`      // sub-buffer count, > 0
-	Mode        Mode          `json:"mode"`            // only ModeDiscard for now
+	Mode        Mode          `json:"mode"`            // see [Mode.Validate]
 	SwitchTimer time.Duration `json:"switch_timer_ns"` // periodic flush, 0 = none; JSON in ns
 	// Events holds globs ([path.Match] syntax) of the event names to enable; empty enables all.
 	Events []string `json:"events,omitempty"`
+	// Name names the session (shown by status); empty: unnamed.
+	Name string `json:"name,omitempty"`
+	// CPUs lists the pCPUs the hypervisor's workload runs on; empty: every pCPU.
+	CPUs []int `json:"cpus,omitempty"`
+	// Output, in the tools' create only (dom0 does not relay it), is the absolute directory of
+	// the consumer dom0 starts for the session; empty: no consumer.
+	Output string `json:"output,omitempty"`
 }
 
 // MapRole is what a mapping is for.
@@ -118,12 +154,30 @@ const (
 	RoleObserver MapRole = "observer"
 )
 
+// MaxOutputLen is the longest MapArgs.Output.
+const MaxOutputLen = 4096
+
+// printable reports whether s is valid UTF-8 with no control character.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // MapArgs are the arguments of map.
 type MapArgs struct {
 	Role MapRole `json:"role,omitempty"` // empty: RoleConsumer
 	// PID is the mapping process, as dom0 learnt it from the tool's socket (SO_PEERCRED); dom0
 	// overwrites whatever a tool sends. The hypervisor names it to a refused second consumer.
 	PID int `json:"pid,omitempty"`
+	// Output is where the consumer sends the trace (a directory or a relay URL), for status.
+	Output string `json:"output,omitempty"`
 }
 
 // UnmapArgs are the arguments of unmap.
@@ -148,6 +202,16 @@ type EventsArgs struct {
 	Globs []string `json:"globs"` // [path.Match] syntax, at least one
 }
 
+// StatusArgs are the optional arguments of status.
+type StatusArgs struct {
+	CPUFrom int `json:"cpu_from"` // the first pCPU of the page of Status.PerCPU
+}
+
+// EventListArgs are the optional arguments of event_list.
+type EventListArgs struct {
+	From uint32 `json:"from"` // the first event id of the page
+}
+
 // CPUArgs are the arguments of cpu_online and cpu_offline.
 type CPUArgs struct {
 	CPU int `json:"cpu"`
@@ -165,45 +229,11 @@ type Reply struct {
 	Events []EventInfo `json:"events,omitempty"`
 	// MetadataVersion is set by metadata.
 	MetadataVersion uint64 `json:"metadata_version,omitempty"`
-}
-
-// Status describes the trace and its channel.
-type Status struct {
-	State            State         `json:"state"`
-	SubbufSize       uint64        `json:"subbuf_size"`
-	NumSubbuf        uint64        `json:"num_subbuf"`
-	Mode             Mode          `json:"mode"`
-	SwitchTimer      time.Duration `json:"switch_timer_ns"`
-	CPUs             int           `json:"cpus"`        // pCPUs configured
-	CPUsOnline       []int         `json:"cpus_online"` // ids of the pCPUs up
-	EventsWritten    uint64        `json:"events_written"`
-	EventsLost       uint64        `json:"events_lost"` // LostFull + LostTooBig
-	LostFull         uint64        `json:"lost_full"`
-	LostTooBig       uint64        `json:"lost_too_big"`
-	PacketsDelivered uint64        `json:"packets_delivered"`
-	PacketsConsumed  uint64        `json:"packets_consumed"`
-	BadConsumed      uint64        `json:"bad_consumed"`
-	Refcount         uint64        `json:"refcount"` // live mappings
-	Readers          int           `json:"readers"`  // registered pollers (dom0)
-	MetadataVersion  uint64        `json:"metadata_version"`
-	UUID             string        `json:"uuid"`
-	EnabledEvents    []string      `json:"enabled_events"`
-	// Clock is the trace clock: "monotonic" or "tsc" (the hypervisor's choice, see --clock).
-	Clock string `json:"clock,omitempty"`
-	// ConsumerPID is the process holding the consumer role, 0 if none.
-	ConsumerPID int `json:"consumer_pid"`
-	// PerCPU has one entry per pCPU ring (0 .. CPUs-1) while a trace exists.
-	PerCPU []CPUStatus `json:"per_cpu,omitempty"`
-}
-
-// CPUStatus is one pCPU's ring and stream.
-type CPUStatus struct {
-	CPU              int    `json:"cpu"`
-	Online           bool   `json:"online"`
-	EventsWritten    uint64 `json:"events_written"`
-	EventsLost       uint64 `json:"events_lost"`
-	PacketsDelivered uint64 `json:"packets_delivered"`
-	PacketsConsumed  uint64 `json:"packets_consumed"`
+	// Summary is set by the tools' destroy of a session with a consumer: the consumer's
+	// closing line (packets and bytes written, events lost).
+	Summary string `json:"summary,omitempty"`
+	// NextEvent is set by event_list when the list goes on: the id to ask for next.
+	NextEvent uint32 `json:"next_event,omitempty"`
 }
 
 // EventInfo describes an event type.
@@ -224,14 +254,16 @@ type FieldInfo struct {
 type argKind string
 
 const (
-	argNone     argKind = ""
-	argCreate   argKind = "create"
-	argMap      argKind = "map"
-	argUnmap    argKind = "unmap"
-	argEventAdd argKind = "event_add"
-	argEmit     argKind = "emit"
-	argEvents   argKind = "events"
-	argCPU      argKind = "cpu"
+	argNone      argKind = ""
+	argCreate    argKind = "create"
+	argMap       argKind = "map"
+	argUnmap     argKind = "unmap"
+	argEventAdd  argKind = "event_add"
+	argEmit      argKind = "emit"
+	argEvents    argKind = "events"
+	argCPU       argKind = "cpu"
+	argEventList argKind = "event_list"
+	argStatus    argKind = "status"
 )
 
 // opSpec is what the protocol fixes about one op.
@@ -256,13 +288,13 @@ var opSpecs = map[Op]opSpec{
 	OpDestroy: {},
 	OpPoll:    {replyFDs: []string{"wakeup"}},
 
-	OpStatus:   {reply: checkStatusReply},
+	OpStatus:   {args: argStatus, optional: true, reply: checkStatusReply},
 	OpMap:      {args: argMap, optional: true, replyFDs: []string{"control", "consumer", "buffer"}, reply: checkMapReply},
 	OpUnmap:    {args: argUnmap},
 	OpMetadata: {replyFDs: []string{"metadata"}},
 
 	OpEventAdd:     {args: argEventAdd},
-	OpEventList:    {},
+	OpEventList:    {args: argEventList, optional: true},
 	OpEmit:         {args: argEmit},
 	OpEnableEvent:  {args: argEvents},
 	OpDisableEvent: {args: argEvents},
@@ -293,6 +325,12 @@ func (r Request) present() []argKind {
 	}
 	if r.CPU != nil {
 		k = append(k, argCPU)
+	}
+	if r.EventList != nil {
+		k = append(k, argEventList)
+	}
+	if r.Status != nil {
+		k = append(k, argStatus)
 	}
 	return k
 }
@@ -340,6 +378,9 @@ func (r Request) checkArgs(k argKind) error {
 		if r.Map.PID < 0 {
 			return fmt.Errorf("pid %d is negative", r.Map.PID)
 		}
+		if len(r.Map.Output) > MaxOutputLen || !printable(r.Map.Output) {
+			return fmt.Errorf("output is not a printable path or URL of at most %d bytes", MaxOutputLen)
+		}
 	case argUnmap:
 		if r.Unmap.MapID == 0 {
 			return fmt.Errorf("map_id is 0")
@@ -359,6 +400,10 @@ func (r Request) checkArgs(k argKind) error {
 		if r.CPU.CPU < 0 {
 			return fmt.Errorf("cpu %d is negative", r.CPU.CPU)
 		}
+	case argStatus:
+		if r.Status.CPUFrom < 0 {
+			return fmt.Errorf("cpu_from %d is negative", r.Status.CPUFrom)
+		}
 	}
 	return nil
 }
@@ -369,10 +414,21 @@ func (a *CreateArgs) validate() error {
 		return fmt.Errorf("subbuf_size is 0")
 	case a.NumSubbuf == 0:
 		return fmt.Errorf("num_subbuf is 0")
-	case a.Mode != ModeDiscard:
-		return fmt.Errorf("mode %q is not %q", a.Mode, ModeDiscard)
+	case a.Mode.Validate() != nil:
+		return a.Mode.Validate()
 	case a.SwitchTimer < 0:
 		return fmt.Errorf("switch_timer_ns %d is negative", int64(a.SwitchTimer))
+	case len(a.Name) > MaxSessionName:
+		return fmt.Errorf("name is %d bytes, more than %d", len(a.Name), MaxSessionName)
+	case strings.ContainsFunc(a.Name, func(r rune) bool { return r < ' ' || r == '/' || r == 0x7f }):
+		return fmt.Errorf("name %q has a '/' or a control character", a.Name)
+	case a.Output != "" && !path.IsAbs(a.Output):
+		return fmt.Errorf("output %q is not an absolute path", a.Output)
+	}
+	for _, cpu := range a.CPUs {
+		if cpu < 0 {
+			return fmt.Errorf("cpu %d is negative", cpu)
+		}
 	}
 	return validateGlobs(a.Events)
 }
@@ -474,47 +530,4 @@ func DecodeReply(b []byte) (*Reply, error) {
 		return nil, fmt.Errorf("decode reply: %w: %w", ErrMalformed, err)
 	}
 	return &r, nil
-}
-
-// Protocol is the set of ops one server accepts. The values [Hypercalls] and [Tools] are the
-// only ones; they are immutable and safe for concurrent use.
-type Protocol struct {
-	name string
-	ops  []Op // sorted
-}
-
-func newProtocol(name string, ops ...Op) *Protocol {
-	for _, op := range ops {
-		if _, ok := opSpecs[op]; !ok {
-			panic("wire: protocol " + name + ": op without spec: " + string(op))
-		}
-	}
-	ops = slices.Clone(ops)
-	slices.Sort(ops)
-	return &Protocol{name: name, ops: ops}
-}
-
-// Name returns "hypercall" or "tools".
-func (p *Protocol) Name() string { return p.name }
-
-// Ops returns the protocol's ops, sorted.
-func (p *Protocol) Ops() []Op { return slices.Clone(p.ops) }
-
-// Has reports whether op belongs to the protocol.
-func (p *Protocol) Has(op Op) bool {
-	_, ok := slices.BinarySearch(p.ops, op)
-	return ok
-}
-
-// ReplyFDs returns the number of file descriptors a successful reply to op carries (0 for an
-// unknown op). Failed replies carry none.
-func ReplyFDs(op Op) int { return len(opSpecs[op].replyFDs) }
-
-// Validate checks that r's op belongs to p and then [Request.Validate]. Errors wrap
-// [ErrUnknownOp] or [ErrBadRequest].
-func (p *Protocol) Validate(r *Request) error {
-	if !p.Has(r.Op) {
-		return fmt.Errorf("op %q is not a %s op: %w", r.Op, p.name, ErrUnknownOp)
-	}
-	return r.Validate()
 }

@@ -30,6 +30,12 @@ func TestRequestValidate(t *testing.T) {
 		{"emit", Request{Op: OpEmit, Emit: &EmitArgs{CPU: 1, Name: "x", Fields: map[string]string{"a": "1"}}}, nil},
 		{"enable", Request{Op: OpEnableEvent, Events: &EventsArgs{Globs: []string{"*"}}}, nil},
 		{"cpu_offline", Request{Op: OpCPUOffline, CPU: &CPUArgs{CPU: 3}}, nil},
+		{"event_list", Request{Op: OpEventList}, nil},
+		{"event_list page", Request{Op: OpEventList, EventList: &EventListArgs{From: 40}}, nil},
+		{"event_list with other args", Request{Op: OpEventList, CPU: &CPUArgs{}}, ErrBadRequest},
+		{"status with event_list args", Request{Op: OpStatus, EventList: &EventListArgs{}}, ErrBadRequest},
+		{"status page", Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: 64}}, nil},
+		{"status negative page", Request{Op: OpStatus, Status: &StatusArgs{CPUFrom: -1}}, ErrBadRequest},
 
 		{"empty op", Request{}, ErrUnknownOp},
 		{"unknown op", Request{Op: "reboot"}, ErrUnknownOp},
@@ -38,7 +44,9 @@ func TestRequestValidate(t *testing.T) {
 		{"create with extra args", Request{Op: OpCreate, Create: validCreate(), Unmap: &UnmapArgs{MapID: 1}}, ErrBadRequest},
 		{"zero subbuf size", Request{Op: OpCreate, Create: &CreateArgs{NumSubbuf: 1, Mode: ModeDiscard}}, ErrBadRequest},
 		{"zero subbufs", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, Mode: ModeDiscard}}, ErrBadRequest},
-		{"bad mode", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1, Mode: "overwrite"}}, ErrBadRequest},
+		{"bad mode", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1, Mode: "ring"}}, ErrBadRequest},
+		{"no mode", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1}}, ErrBadRequest},
+		{"overwrite mode", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1, Mode: ModeOverwrite}}, nil},
 		{"no mode", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1}}, ErrBadRequest},
 		{"negative timer", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1, Mode: ModeDiscard, SwitchTimer: -1}}, ErrBadRequest},
 		{"bad glob", Request{Op: OpCreate, Create: &CreateArgs{SubbufSize: 1, NumSubbuf: 1, Mode: ModeDiscard, Events: []string{"a["}}}, ErrBadRequest},
@@ -127,7 +135,8 @@ func TestStatusJSON(t *testing.T) {
 	want := []string{"state", "subbuf_size", "num_subbuf", "mode", "switch_timer_ns", "cpus",
 		"cpus_online", "events_written", "events_lost", "lost_full", "lost_too_big",
 		"packets_delivered", "packets_consumed", "bad_consumed", "refcount", "readers",
-		"metadata_version", "uuid", "enabled_events", "consumer_pid"}
+		"metadata_version", "uuid", "enabled_events", "enabled_count", "consumer_pid", "consumer_sent_bytes", "consumer_queued_bytes",
+		"name"}
 	var got []string
 	for k := range m {
 		got = append(got, k)
@@ -238,5 +247,23 @@ func TestDecodeRequest(t *testing.T) {
 	}
 	if _, err := DecodeRequest([]byte(`{"op":"fly"}`)); !errors.Is(err, ErrUnknownOp) {
 		t.Errorf("unknown op: %v", err)
+	}
+}
+
+// TestErrorReplyFits: an error whose text quotes a large request (a 70 KB
+// declaration in a parse error) still makes a reply that fits a message,
+// cut with a note of how much was left out.
+func TestErrorReplyFits(t *testing.T) {
+	a, b := pair(t)
+	long := fmt.Errorf("bad event declaration: %q: column 9: unexpected ')': %w", strings.Repeat("x", 70<<10), ErrBadRequest)
+	if err := a.ReplyError(long); err != nil {
+		t.Fatalf("ReplyError: %v", err)
+	}
+	var rep Reply
+	if _, err := b.Recv(&rep, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Code != CodeBadRequest || !strings.HasPrefix(rep.Error, "bad event declaration: \"xxx") || !strings.Contains(rep.Error, "bytes left out") {
+		t.Fatalf("reply code %q, error %.80q…", rep.Code, rep.Error)
 	}
 }

@@ -5,10 +5,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -26,9 +27,19 @@ func newApp(stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "dom0",
 		Usage:     "the dom0 kernel stand-in: relays the tools' requests as hypercalls and wakes trace readers",
-		UsageText: "dom0 [--wakeup eventfd|pipe] [--run-dir DIR]",
+		UsageText: "dom0 [--wakeup eventfd|pipe] [--lttd PATH] [--allow-uid UID] [--run-dir DIR]",
 		Description: `Runs until SIGINT or SIGTERM. It waits for the hypervisor's socket to
 appear (and reappear after a restart) and binds VIRQ_TBUF on it.
+
+Like lttng-sessiond with its consumer daemon, dom0 starts an lttd-xen for
+each session created with an output directory ("lttctl-xen create", unless
+--no-output): "create" answers once that lttd-xen has mapped the trace (or
+fails with its error), "destroy" once it has written the whole trace and
+exited. dom0 runs the lttd-xen next to its own executable, else the one on
+$PATH, or the one --lttd names, as the uid that created the session (a dom0
+running as root switches to it; one running as another uid refuses such a
+create); at shutdown it stops it (the trace on disk stays whole up to the
+last delivered packet).
 
 SIGUSR1 logs its goroutine, descriptor, client and reader counts (a leak
 check: the counts return to the same values once the tools are gone).
@@ -39,6 +50,7 @@ Examples:
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "wakeup", Value: "eventfd", Usage: "how readers are woken: eventfd or pipe"},
+			&cli.StringFlag{Name: "lttd", Usage: "run `PATH` as the lttd-xen of sessions with an output directory (default: the one next to dom0, else on $PATH)"},
 			cmdline.AllowUIDFlag("tools run"),
 			cmdline.RunDirFlag,
 			cmdline.LogLevelFlag,
@@ -63,11 +75,24 @@ func run(c *cli.Context) error {
 	path := rundir.Path(dir, rundir.Dom0Socket)
 	ln, err := wire.Listen(path)
 	if err != nil {
-		return fmt.Errorf("dom0: %w", err)
+		return err
+	}
+	if err := cmdline.Share(allowed, dir, path); err != nil {
+		ln.Close()
+		return err
+	}
+	lttd, err := findLttd(c.String("lttd"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if lttd == "" {
+		log.Warn("no lttd-xen next to dom0 or on $PATH: create --output will fail (use --lttd PATH)")
 	}
 	d, err := dom0.New(dom0.Config{
 		HypervisorSocket: rundir.Path(dir, rundir.HypervisorSocket),
 		Listener:         ln, Wakeup: kind, Allowed: allowed, Logger: log,
+		Lttd: lttd, RunDir: dir,
 	})
 	if err != nil {
 		ln.Close()
@@ -96,4 +121,25 @@ func run(c *cli.Context) error {
 	}
 }
 
-// openFDs counts this process's open descriptors (-1 if unknown).
+// findLttd returns the lttd-xen dom0 starts for sessions: flag if set (it
+// must be executable), else the one next to dom0's executable, else the
+// one on $PATH, else "".
+func findLttd(flag string) (string, error) {
+	if flag != "" {
+		p, err := exec.LookPath(flag)
+		if err != nil {
+			return "", cmdline.Usagef("--lttd %s: %v", flag, errors.Unwrap(err))
+		}
+		return filepath.Abs(p)
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "lttd-xen")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("lttd-xen"); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", nil
+}

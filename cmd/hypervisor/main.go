@@ -75,7 +75,11 @@ func run(c *cli.Context) error {
 	path := rundir.Path(dir, rundir.HypervisorSocket)
 	ln, err := wire.Listen(path)
 	if err != nil {
-		return fmt.Errorf("hypervisor: %w", err)
+		return err
+	}
+	if err := cmdline.Share(allowed, dir, path); err != nil {
+		ln.Close()
+		return err
 	}
 	srv := hypervisor.NewServer(h, ln, allowed)
 	ctx, cancel := cmdline.ShutdownSignals()

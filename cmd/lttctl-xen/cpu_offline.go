@@ -17,7 +17,7 @@ The last pCPU online cannot be taken down.
 
 EXAMPLES:
    lttctl-xen cpu offline 3
-   lttctl-xen cpu offline 3 && lttctl-xen status`,
+   lttctl-xen cpu online 3 && lttctl-xen cpu offline 3 && lttctl-xen status`,
 		Action: t.setCPU(wire.OpCPUOffline, "offline"),
 	})
 }

@@ -17,8 +17,8 @@ cpu_online event as its first record. N ranges over the hypervisor's pCPUs,
 online).
 
 EXAMPLES:
-   lttctl-xen cpu online 3
-   for n in 1 2 3; do lttctl-xen cpu online $n; done`,
+   lttctl-xen cpu offline 3 && lttctl-xen cpu online 3
+   for n in 1 2 3; do lttctl-xen cpu offline $n; done; for n in 1 2 3; do lttctl-xen cpu online $n; done`,
 		Action: t.setCPU(wire.OpCPUOnline, "online"),
 	})
 }

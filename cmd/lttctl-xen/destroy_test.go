@@ -13,6 +13,13 @@ func TestDestroy(t *testing.T) {
 	d.wantRequests(t, wire.Request{Op: wire.OpDestroy})
 }
 
+// The summary of the session's consumer, which dom0 returns once it has exited, is printed.
+func TestDestroySummary(t *testing.T) {
+	const sum = "lttd-xen: 12 packets, 768KiB written to /srv/t; 0 events lost"
+	d := startFakeDom0(t, func(*wire.Request) (*wire.Reply, error) { return &wire.Reply{Summary: sum}, nil })
+	d.run(t, "destroy").wantOK(t, "trace destroyed\n"+sum+"\n")
+}
+
 func TestDestroyNoTrace(t *testing.T) {
 	const msg = "no trace exists: create one first (lttctl-xen create)"
 	d := startFakeDom0(t, fail(msg, wire.ErrNoTrace))

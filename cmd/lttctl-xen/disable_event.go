@@ -21,9 +21,12 @@ commas. Each glob must match at least one event type ("event list" shows them).
 Enabling and disabling are rules applied in order: the last rule matching an
 event decides, for the event types that exist and for those added later.
 
+cpu_online and cpu_offline are always recorded, whatever the rules: they mark
+where a hotplugged pCPU's stream has a gap (status lists them as enabled).
+
 EXAMPLES:
-   lttctl-xen disable-event page_fault
-   lttctl-xen disable-event 'hypercall_*' 'timer_*'
+   lttctl-xen create && lttctl-xen disable-event page_fault
+   lttctl-xen disable-event 'hypercall_*' 'timer*'
    lttctl-xen disable-event '*' && lttctl-xen enable-event sched_switch`,
 		Action: t.setEvents(wire.OpDisableEvent, "disabled"),
 	})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -30,10 +29,10 @@ Everything after the first '=' is the value, so values may hold '='. Flags go
 before NAME. The trace must be started, the event enabled and the pCPU online.
 
 EXAMPLES:
-   lttctl-xen emit heartbeat
-   lttctl-xen emit --cpu 2 net_rx len=1500 dev=eth0
+   lttctl-xen event add 'heartbeat()' && lttctl-xen create && lttctl-xen start && lttctl-xen emit heartbeat
+   lttctl-xen event add 'net_rx(u32 len, string dev)' && lttctl-xen emit --cpu 2 net_rx len=1500 dev=eth0
    lttctl-xen emit printk msg='hello, trace'
-   lttctl-xen emit --cpu 1 vm_exit domid=3 vcpu=0 reason=0x1e regs=de:ad:be:ef`,
+   lttctl-xen event add 'vm_exit(u16 domid, u16 vcpu, u64 reason, bytes regs)' && lttctl-xen emit --cpu 1 vm_exit domid=3 vcpu=0 reason=0x1e regs=de:ad:be:ef`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "cpu", Value: 0, Usage: "the pCPU `N` that writes the event"},
 		},
@@ -92,19 +91,11 @@ func emitArgs(c *cli.Context) (*wire.EmitArgs, error) {
 }
 
 // checkName checks an event name, or a field name when field is true, with the record
-// package's rules ([record.NewEvent]), so that a name no event can have is reported here
-// with the rule it breaks.
+// package's name rule, so that a name no event can have is reported here with the rule it
+// breaks.
 func checkName(name string, field bool) error {
-	var err error
 	if field {
-		_, err = record.NewEvent(0, "e", []record.Field{{Name: name, Type: record.U8}})
-	} else {
-		_, err = record.NewEvent(0, name, nil)
+		return record.CheckFieldName(name)
 	}
-	if err == nil {
-		return nil
-	}
-	// Keep the rule, not the wrapping: "event e: bad event declaration: field name ...".
-	msg := strings.TrimPrefix(err.Error(), "event e: ")
-	return errors.New(strings.TrimPrefix(msg, record.ErrBadDecl.Error()+": "))
+	return record.CheckEventName(name)
 }

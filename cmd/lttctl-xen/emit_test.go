@@ -81,6 +81,9 @@ func TestEmitFails(t *testing.T) {
 		{"offline cpu", "wrong trace state: pCPU 2 is offline (lttctl-xen cpu online 2)", wire.ErrBadState},
 		{"no such cpu", "pCPU 2 does not exist (pCPUs 0-1)", wire.ErrNotFound},
 		{"not started", "wrong trace state: the trace is stopped; emit needs a started trace (lttctl-xen start)", wire.ErrBadState},
+		{"disabled", "event net_rx is disabled in this trace: nothing written (lttctl-xen enable-event net_rx)", wire.ErrEventDisabled},
+		{"buffer full", "the buffer is full: the net_rx record was dropped and counted in lost_full (is lttd-xen consuming?)", wire.ErrBufferFull},
+		{"too large", "the net_rx record is 5000 bytes, a sub-buffer holds at most 4024 (create the trace with a larger --subbuf-size)", wire.ErrTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := startFakeDom0(t, fail(tc.msg, tc.code))
@@ -93,4 +96,13 @@ func TestEmitFails(t *testing.T) {
 				CPU: 2, Name: "net_rx", Fields: map[string]string{"a": "4294967296", "c": "1"}}})
 		})
 	}
+}
+
+// TestEmitOverMessageLimit: a request that cannot fit one message is refused
+// before it is sent, and the error gives the limit.
+func TestEmitOverMessageLimit(t *testing.T) {
+	d := startFakeDom0(t, ok)
+	r := d.run(t, "emit", "printk", "msg="+strings.Repeat("x", wire.MaxMessageSize))
+	r.wantFail(t, cmdline.ExitError, "65536-byte limit of one message")
+	d.wantRequests(t)
 }

@@ -27,7 +27,7 @@ event decides, for the event types that exist and for those added later. A new
 trace ("create") records every event unless --events says otherwise.
 
 EXAMPLES:
-   lttctl-xen enable-event 'sched_*'
+   lttctl-xen create && lttctl-xen enable-event 'sched_*'
    lttctl-xen enable-event 'irq_*' page_fault
    lttctl-xen disable-event '*' && lttctl-xen enable-event 'sched_*,vcpu_*'`,
 		Action: t.setEvents(wire.OpEnableEvent, "enabled"),

@@ -32,7 +32,7 @@ EXAMPLES:
    lttctl-xen event add 'net_rx(u32 len, string dev)'
    lttctl-xen event add 'vm_exit(u16 domid, u16 vcpu, u64 reason, bytes regs)'
    lttctl-xen event add 'heartbeat()'
-   lttctl-xen event add 'net_rx(u32 len, string dev)' && lttctl-xen emit net_rx len=1500 dev=eth0`,
+   lttctl-xen create && lttctl-xen start && lttctl-xen emit net_rx len=1500 dev=eth0`,
 		Action: t.eventAdd,
 	})
 }
@@ -54,8 +54,8 @@ func (t *tool) eventAdd(c *cli.Context) error {
 	return nil
 }
 
-// eventDecl reads event add's one argument and checks it with [record.ParseDecl], so that a
-// mistake is reported with its column before anything is sent.
+// eventDecl reads event add's one argument and checks it with [record.ParseDecl] and
+// [record.NewEvent], so that a mistake is reported before anything is sent.
 func eventDecl(c *cli.Context) (string, error) {
 	switch c.NArg() {
 	case 0:
@@ -66,7 +66,11 @@ func eventDecl(c *cli.Context) (string, error) {
 			c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
 	decl := c.Args().First()
-	if _, _, err := record.ParseDecl(decl); err != nil {
+	name, fields, err := record.ParseDecl(decl)
+	if err == nil {
+		_, err = record.NewEvent(0, name, fields) // the rules across fields
+	}
+	if err != nil {
 		return "", usagef(c, "%v", err)
 	}
 	return decl, nil

@@ -53,6 +53,7 @@ func TestEventAddUsage(t *testing.T) {
 		{[]string{"_x()"}, []string{"bad event declaration", "starts with '_'"}},
 		{[]string{"x(u8 a-b)"}, []string{"bad event declaration", `field name "a-b" is not an identifier`}},
 		{[]string{"x(u8)"}, []string{"bad event declaration", "expected a field name after type u8"}},
+		{[]string{"x(bytes p, u32 p_length)"}, []string{"bad event declaration", `field name "p_length" is taken by the length of bytes field p`}},
 		{[]string{"x() y"}, []string{"bad event declaration", `unexpected "y"`}},
 		{[]string{"--cpu", "1", "x()"}, []string{"event add: ", "--cpu", "not defined"}},
 	} {

@@ -56,13 +56,26 @@ func (t *tool) eventList(c *cli.Context) error {
 	return writeEventsTable(t.stdout, events)
 }
 
-// events lists the event types, sorted by id.
+// events lists the event types, sorted by id. A long list comes in pages, one request
+// each, each page starting at the id the previous reply named (NextEvent).
 func (s *session) events() ([]wire.EventInfo, error) {
-	rep, err := s.call(&wire.Request{Op: wire.OpEventList})
-	if err != nil {
-		return nil, err
+	var events []wire.EventInfo
+	req := &wire.Request{Op: wire.OpEventList}
+	for {
+		rep, err := s.call(req)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, rep.Events...)
+		if rep.NextEvent == 0 {
+			break
+		}
+		if req.EventList != nil && rep.NextEvent <= req.EventList.From {
+			return nil, fmt.Errorf("%s: event_list: the page from id %d names %d as the next: %w",
+				s.cmd, req.EventList.From, rep.NextEvent, wire.ErrMalformed)
+		}
+		req = &wire.Request{Op: wire.OpEventList, EventList: &wire.EventListArgs{From: rep.NextEvent}}
 	}
-	events := slices.Clone(rep.Events)
 	slices.SortStableFunc(events, func(a, b wire.EventInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return events, nil
 }

@@ -107,3 +107,36 @@ func TestEventUsage(t *testing.T) {
 	}
 	d.wantRequests(t)
 }
+
+// pagesOf answers event_list with events two at a time, as the hypervisor
+// pages a list that does not fit one message.
+func pagesOf(events []wire.EventInfo) handler {
+	return func(req *wire.Request) (*wire.Reply, error) {
+		var from uint32
+		if req.EventList != nil {
+			from = req.EventList.From
+		}
+		i := slices.IndexFunc(events, func(ev wire.EventInfo) bool { return ev.ID >= from })
+		if i < 0 {
+			return &wire.Reply{Events: []wire.EventInfo{}}, nil
+		}
+		rep := &wire.Reply{Events: events[i:min(i+2, len(events))]}
+		if i+2 < len(events) {
+			rep.NextEvent = events[i+2].ID
+		}
+		return rep, nil
+	}
+}
+
+// TestEventListPaged: a list in pages is fetched whole, one request per page.
+func TestEventListPaged(t *testing.T) {
+	d := startFakeDom0(t, byOp(t, map[wire.Op]handler{wire.OpEventList: pagesOf(eventTypes)}))
+	r := d.run(t, "event", "list", "--json")
+	var got []wire.EventInfo
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || !reflect.DeepEqual(got, eventTypes) {
+		t.Fatalf("got %v (%v), want %v", got, err, eventTypes)
+	}
+	d.wantRequests(t, wire.Request{Op: wire.OpEventList},
+		wire.Request{Op: wire.OpEventList, EventList: &wire.EventListArgs{From: 2}},
+		wire.Request{Op: wire.OpEventList, EventList: &wire.EventListArgs{From: 13}})
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 	"github.com/lttng-xen/lttng-xen/internal/rundir"
@@ -159,6 +160,13 @@ func (d *fakeDom0) runWith(t *testing.T, setup func(*tool), args ...string) resu
 	return runWith(t, setup, append([]string{"--run-dir", d.dir}, args...)...)
 }
 
+// testNow and testHome are the clock and $HOME of every run: automatic session names are
+// auto-20260102-030405, default output directories under /home/user/lttng-traces.
+var (
+	testNow  = time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)
+	testHome = "/nonexistent/home/user"
+)
+
 // result is what one run of the command did.
 type result struct {
 	code           int
@@ -176,10 +184,12 @@ func runWith(t *testing.T, setup func(*tool), args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	tl := newTool(&stdout, &stderr)
+	tl.now = func() time.Time { return testNow }
+	tl.home = func() (string, error) { return testHome, nil }
 	if setup != nil {
 		setup(tl)
 	}
-	code := cmdline.Run(tl.app(), append([]string{name}, args...))
+	code := runCommand(tl.app(), append([]string{name}, args...))
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	t.Logf("lttctl-xen %s: exit %d\nstdout:\n%sstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r

@@ -30,7 +30,7 @@ const name = "lttctl-xen"
 const defaultTimeout = 60 * time.Second
 
 func main() {
-	cmdline.Main(newApp(os.Stdout, os.Stderr))
+	os.Exit(runCommand(newApp(os.Stdout, os.Stderr), os.Args))
 }
 
 // tool is the state one run of the command shares between its subcommands. It is built
@@ -46,6 +46,12 @@ type tool struct {
 	// terminal reports whether w is a terminal, to redraw in place there (status --watch);
 	// tests replace it.
 	terminal func(w io.Writer) bool
+	// now is the clock of automatic session names (create) and of start --duration;
+	// home returns $HOME, for the default output directory. Tests replace them.
+	now  func() time.Time
+	home func() (string, error)
+	// sleep waits d or until ctx ends (start --duration); tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // newApp builds the command with its output on stdout and stderr; run it with
@@ -60,6 +66,9 @@ func newTool(stdout, stderr io.Writer) *tool {
 		log:      slog.New(slog.DiscardHandler),
 		signals:  cmdline.ShutdownSignals,
 		terminal: isTerminal,
+		now:      time.Now,
+		home:     os.UserHomeDir,
+		sleep:    sleepCtx,
 	}
 }
 
@@ -70,27 +79,33 @@ func (t *tool) app() *cli.App {
 		Usage:     "control an LTTng-for-Xen trace session",
 		UsageText: name + " [global options] command [command options]",
 		Description: `lttctl-xen sends requests to dom0 (dom0.sock in the run directory), which relays
-them to the hypervisor. A session goes: create, start, stop, destroy; lttd-xen
-reads the trace into a directory meanwhile. Event types can be added, listed,
+them to the hypervisor. A session goes: create, start, stop, destroy, as with
+lttng(1); the lttd-xen dom0 starts for it writes the trace to its output
+directory meanwhile, and destroy returns once the trace is on disk. In
+overwrite mode (create --overwrite, the flight recorder) there is no consumer:
+"snapshot" writes the newest data on demand. Event types can be added, listed,
 enabled, disabled and emitted at any time, pCPUs brought up and down. Run
 "lttctl-xen COMMAND --help" for each command's options.
 
 Exit status: 0 on success, 1 when an operation fails, 2 for a wrong command line.
 
 EXAMPLES:
-   lttctl-xen create --subbuf-size 256KiB --num-subbuf 8
+   lttctl-xen create demo --output demo-trace --subbuf-size 256KiB --num-subbuf 8
    lttctl-xen start
    lttctl-xen status
+   lttctl-xen event add 'net_rx(u32 len, string dev)'
+   lttctl-xen emit --cpu 1 net_rx len=1500 dev=eth0
    lttctl-xen stop
    lttctl-xen destroy
-   lttctl-xen --run-dir /tmp/xen status --json
+   lttv-xen stats demo-trace
+   lttctl-xen list
    lttctl-xen status --watch
-   lttctl-xen event add 'net_rx(u32 len, string dev)'
-   lttctl-xen emit --cpu 1 net_rx len=1500 dev=eth0`,
+   lttctl-xen create --overwrite && lttctl-xen start && lttctl-xen snapshot --output snap && lttctl-xen destroy`,
 		Writer:    t.stdout,
 		ErrWriter: t.stderr,
 		Flags: []cli.Flag{
 			cmdline.RunDirFlag,
+			cmdline.InsecureRunDirFlag,
 			cmdline.LogLevelFlag,
 			&cli.DurationFlag{
 				Name:  "timeout",
@@ -107,11 +122,13 @@ EXAMPLES:
 			t.stopCommand(),
 			t.destroyCommand(),
 			t.statusCommand(),
+			t.listCommand(),
 			t.eventCommand(),
 			t.emitCommand(),
 			t.enableEventCommand(),
 			t.disableEventCommand(),
 			t.cpuCommand(),
+			t.snapshotCommand(),
 		},
 	}
 }
@@ -132,7 +149,7 @@ func (t *tool) before(c *cli.Context) error {
 // noCommand is the action of the bare command: there is nothing to do without a subcommand.
 func noCommand(c *cli.Context) error {
 	if c.Args().Present() {
-		return cmdline.Usagef("unknown command %q (see: %s --help)", c.Args().First(), name)
+		return cmdline.UnknownCommand(name, c.Args().First(), c.App.Commands)
 	}
 	return cmdline.Usagef("no command given (see: %s --help)", name)
 }
@@ -150,7 +167,7 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 }
 
 // flagDash finds a flag named with one dash in the flag package's messages.
-var flagDash = regexp.MustCompile(`(flag |defined: )-([^-0-9])`)
+var flagDash = regexp.MustCompile(`(flag |defined: |argument: )-([^-0-9])`)
 
 // commandPath names the running subcommand as typed, parents included: "status",
 // "event add".
@@ -191,6 +208,11 @@ func noFlagArgs(c *cli.Context) error {
 	return nil
 }
 
+// warnf writes a warning line to stderr: "lttctl-xen: warning: ...".
+func (t *tool) warnf(format string, args ...any) {
+	fmt.Fprintf(t.stderr, "%s: warning: %s\n", name, fmt.Sprintf(format, args...))
+}
+
 // printf writes a result line to stdout.
 func (t *tool) printf(format string, args ...any) {
 	fmt.Fprintf(t.stdout, format, args...)
@@ -217,6 +239,9 @@ func parentCommand(cmd *cli.Command) *cli.Command {
 		}
 		list := strings.Join(names, " or ")
 		if c.Args().Present() {
+			if s := cmdline.Closest(c.Args().First(), names); s != "" {
+				return usagef(c, "unknown subcommand %q: did you mean %q?", c.Args().First(), s)
+			}
 			return usagef(c, "unknown subcommand %q (want %s)", c.Args().First(), list)
 		}
 		return usagef(c, "no subcommand given (want %s)", list)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +107,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stop", "now"}, []string{`stop: unexpected argument "now"`}},
 		{[]string{"destroy", "all"}, []string{`destroy: unexpected argument "all"`}},
 		{[]string{"status", "all"}, []string{`status: unexpected argument "all"`}},
-		{[]string{"create", "big"}, []string{`create: unexpected argument "big"`}},
+		{[]string{"create", "big", "bigger"}, []string{`create: unexpected argument "bigger"`}},
+		{[]string{"strat"}, []string{`unknown command "strat": did you mean "start"?`}},
+		{[]string{"event", "lsit"}, []string{`event: unknown subcommand "lsit": did you mean "list"?`}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			d.run(t, tc.args...).wantFail(t, cmdline.ExitUsage, tc.want...)
@@ -155,6 +160,20 @@ func TestHangUp(t *testing.T) {
 	}
 }
 
+// TestDenied: a refusal of our uid is printed with its fix: --allow-uid, and
+// the modes that keep other uids from the run directory and dom0.sock.
+func TestDenied(t *testing.T) {
+	msg := "uid 4242 is not allowed (this daemon serves root, its own uid 0 and its --allow-uid list): permission denied"
+	d := startFakeDom0(t, fail(msg, wire.ErrDenied))
+	uid := strconv.Itoa(os.Geteuid())
+	for _, cmd := range commands {
+		t.Run(strings.Join(cmd.args, " "), func(t *testing.T) {
+			d.run(t, cmd.args...).wantFail(t, cmdline.ExitError, name+": "+cmd.prefix+msg,
+				"--allow-uid "+uid, "chmod 0711 "+d.dir, "chmod 0666 "+filepath.Join(d.dir, "dom0.sock"))
+		})
+	}
+}
+
 func TestDebugLog(t *testing.T) {
 	d := startFakeDom0(t, ok)
 	r := d.run(t, "--log-level", "debug", "start")
@@ -166,5 +185,20 @@ func TestDebugLog(t *testing.T) {
 	}
 	if r := d.run(t, "start"); r.stderr != "" {
 		t.Errorf("log at the default level: %q, want nothing", r.stderr)
+	}
+}
+
+// -V and --version print the version; -v is verbose (lttng's spelling), not the version.
+func TestVersionAndVerbose(t *testing.T) {
+	for _, flag := range []string{"-V", "--version"} {
+		r := run(t, flag)
+		if r.code != 0 || r.stdout != name+" version "+cmdline.Version+"\n" {
+			t.Errorf("%s: exit %d, stdout %q", flag, r.code, r.stdout)
+		}
+	}
+	d := startFakeDom0(t, statusOf(t, wire.Status{State: wire.StateNone, CPUs: 1, CPUsOnline: []int{0}}))
+	r := d.run(t, "-v", "status")
+	if r.code != 0 || !strings.Contains(r.stderr, "level=DEBUG") || !strings.Contains(r.stdout, "state") {
+		t.Errorf("-v status: exit %d, stdout %q, stderr %q; want the status and debug log lines", r.code, r.stdout, r.stderr)
 	}
 }

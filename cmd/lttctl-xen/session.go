@@ -23,6 +23,7 @@ type session struct {
 	t       *tool
 	conn    *wire.Conn
 	cmd     string        // the subcommand, as typed: "status", "event add"
+	runDir  string        // where dom0.sock is
 	timeout time.Duration // per request
 }
 
@@ -34,7 +35,7 @@ func (t *tool) dial(c *cli.Context) (*session, error) {
 		return nil, err
 	}
 	t.log.Debug("connected to dom0", "run_dir", cmdline.RunDir(c))
-	return &session{t: t, conn: conn, cmd: commandPath(c), timeout: c.Duration("timeout")}, nil
+	return &session{t: t, conn: conn, cmd: commandPath(c), runDir: cmdline.RunDir(c), timeout: c.Duration("timeout")}, nil
 }
 
 // Close closes the connection. It is idempotent, and ends a call in progress.
@@ -56,7 +57,7 @@ func (s *session) call(req *wire.Request) (*wire.Reply, error) {
 	}
 	s.t.log.Debug("request", "op", req.Op, "took", time.Since(start), "err", err)
 	if err != nil {
-		return nil, callError(s.prefix(req.Op), s.timeout, err)
+		return nil, cmdline.Denied(callError(s.prefix(req.Op), s.timeout, err), s.runDir)
 	}
 	return rep, nil
 }

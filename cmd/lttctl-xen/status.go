@@ -34,7 +34,8 @@ func (t *tool) statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the trace's state, buffers and counters",
 		UsageText: name + " [global options] status [--json] [--watch [--interval DURATION]]",
-		Description: `Shows the trace's state (none, created, started, stopped), its buffers, the
+		Description: `Shows the session's name, its trace's state (none, created, started, stopped),
+where its consumer writes it, its buffers, the
 pCPUs online (as ranges: 0-2,5), the events recorded (how many of the event
 types, and their names unless all are), and its counters: events written and
 lost (lost because the buffer was full, or because a record was bigger than a
@@ -51,10 +52,10 @@ separated by a blank line (with --json, a stream of JSON objects).
 
 EXAMPLES:
    lttctl-xen status
-   lttctl-xen status --json | jq .events_lost
+   lttctl-xen create && lttctl-xen start && lttctl-xen status --json | jq .events_lost
    lttctl-xen status --watch
    lttctl-xen status --watch --interval 200ms
-   lttctl-xen status --watch --json --interval 5s > status.log`,
+   lttctl-xen status --watch --json --interval 5s | tee status.log`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the status as JSON"},
 			&cli.BoolFlag{Name: "watch", Usage: "show the status again every interval until interrupted"},
@@ -98,13 +99,9 @@ func (t *tool) status(c *cli.Context) error {
 	return write(t.stdout, r)
 }
 
-// status fetches the trace's status.
+// status fetches the trace's status, with every page of its per-pCPU list.
 func (s *session) status() (*wire.Status, error) {
-	rep, err := s.call(&wire.Request{Op: wire.OpStatus})
-	if err != nil {
-		return nil, err
-	}
-	return rep.Status, nil // wire checks that a status reply has one
+	return wire.WholeStatus(s.call) // wire checks that a status reply has one
 }
 
 // report fetches the status and, when withEvents is set and there is a trace, the number
@@ -149,9 +146,21 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if st.State == wire.StateNone {
 		row("state", "none (no trace: make one with lttctl-xen create)")
 		row("cpus online", "%s", cpus(st))
+		if st.Clock != "" {
+			row("clock", "%s", st.Clock)
+		}
 		return tw.Flush()
 	}
+	row("session", "%s", st.Name)
 	row("state", "%s", st.State)
+	switch {
+	case st.Output != "":
+		row("output", "%s", st.Output)
+	case st.Readers == 0:
+		row("output", "none (no consumer: records are lost until lttd-xen attaches)")
+	default:
+		row("output", "an lttd-xen of yours")
+	}
 	row("uuid", "%s", st.UUID)
 	row("sub-buffers", "%d x %s = %s per pCPU", st.NumSubbuf, size.Format(st.SubbufSize), size.Format(st.NumSubbuf*st.SubbufSize))
 	row("mode", "%s", st.Mode)
@@ -161,16 +170,30 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 		row("switch timer", "off")
 	}
 	row("cpus online", "%s", cpus(st))
-	row("events", "%s", enabled(st.EnabledEvents, r.events))
+	if len(st.WorkloadCPUs) > 0 {
+		row("workload cpus", "%s", ranges(st.WorkloadCPUs))
+	}
+	row("events", "%s", enabled(st.EnabledEvents, st.EnabledCount, r.events))
 	row("events written", "%d", st.EventsWritten)
 	row("events lost", "%d (buffer full %d, too big %d)", st.EventsLost, st.LostFull, st.LostTooBig)
-	row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
+	if st.Mode == wire.ModeOverwrite {
+		var over uint64
+		for _, c := range st.PerCPU {
+			over += c.Overwritten
+		}
+		row("packets", "delivered %d, consumed %d, overwritten %d", st.PacketsDelivered, st.PacketsConsumed, over)
+	} else {
+		row("packets", "delivered %d, consumed %d", st.PacketsDelivered, st.PacketsConsumed)
+	}
 	row("bad consumed", "%d", st.BadConsumed)
 	row("refcount", "%d", st.Refcount)
 	row("readers", "%d", st.Readers)
-	if st.ConsumerPID != 0 {
-		row("consumer", "pid %d", st.ConsumerPID)
-	} else {
+	switch {
+	case st.ConsumerPID != 0 && st.ConsumerOutput != "":
+		row("consumer", "pid %d, to %s (sent %s, queued %s)", st.ConsumerPID, st.ConsumerOutput, size.Format(st.ConsumerSentBytes), size.Format(st.ConsumerQueuedBytes))
+	case st.ConsumerPID != 0:
+		row("consumer", "pid %d (sent %s, queued %s)", st.ConsumerPID, size.Format(st.ConsumerSentBytes), size.Format(st.ConsumerQueuedBytes))
+	default:
 		row("consumer", "none")
 	}
 	if st.Clock != "" {
@@ -180,17 +203,22 @@ func writeStatusTable(w io.Writer, r *statusReport) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return writePerCPU(w, st.PerCPU)
+	return writePerCPU(w, st.PerCPU, st.Mode == wire.ModeOverwrite)
 }
 
 // writePerCPU prints one line per pCPU stream that is online or has
-// written anything: an offline pCPU that never wrote has no stream.
-func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
+// written anything: an offline pCPU that never wrote has no stream. In
+// overwrite mode a column counts each ring's overwritten packets.
+func writePerCPU(w io.Writer, per []wire.CPUStatus, overwrite bool) error {
 	if len(per) == 0 {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t\n")
+	fmt.Fprintf(tw, "cpu\tonline\twritten\tlost\tdelivered\tconsumed\t")
+	if overwrite {
+		fmt.Fprintf(tw, "overwritten\t")
+	}
+	fmt.Fprintf(tw, "\n")
 	for _, c := range per {
 		if !c.Online && c.EventsWritten == 0 && c.EventsLost == 0 {
 			continue
@@ -199,7 +227,11 @@ func writePerCPU(w io.Writer, per []wire.CPUStatus) error {
 		if !c.Online {
 			on = "no"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t\n", c.CPU, on, c.EventsWritten, c.EventsLost, c.PacketsDelivered, c.PacketsConsumed)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t", c.CPU, on, c.EventsWritten, c.EventsLost, c.PacketsDelivered, c.PacketsConsumed)
+		if overwrite {
+			fmt.Fprintf(tw, "%d\t", c.Overwritten)
+		}
+		fmt.Fprintf(tw, "\n")
 	}
 	return tw.Flush()
 }
@@ -234,18 +266,25 @@ func ranges(ids []int) string {
 	return b.String()
 }
 
-// enabled describes the enabled events out of total event types (-1: unknown): "all 12
-// enabled", "2 of 12 enabled: sched_switch, irq_entry", "none of 12 enabled".
-func enabled(names []string, total int) string {
+// enabled describes the enabled events (count of them, names the first ones; an older
+// hypervisor sends no count) out of total event types (-1: unknown): "all 12 enabled",
+// "2 of 12 enabled: sched_switch, irq_entry", "none of 12 enabled", "900 of 4000 enabled:
+// a, b, ... and 880 more (lttctl-xen event list)".
+func enabled(names []string, count, total int) string {
+	count = max(count, len(names))
+	list := strings.Join(names, ", ")
+	if more := count - len(names); more > 0 {
+		list += fmt.Sprintf(" and %d more (lttctl-xen event list)", more)
+	}
 	switch {
-	case total < 0 && len(names) == 0:
+	case total < 0 && count == 0:
 		return "none enabled"
 	case total < 0:
-		return fmt.Sprintf("%d enabled: %s", len(names), strings.Join(names, ", "))
-	case len(names) == 0:
+		return fmt.Sprintf("%d enabled: %s", count, list)
+	case count == 0:
 		return fmt.Sprintf("none of %d enabled", total)
-	case len(names) >= total:
-		return fmt.Sprintf("all %d enabled", len(names))
+	case count >= total:
+		return fmt.Sprintf("all %d enabled", count)
 	}
-	return fmt.Sprintf("%d of %d enabled: %s", len(names), total, strings.Join(names, ", "))
+	return fmt.Sprintf("%d of %d enabled: %s", count, total, list)
 }

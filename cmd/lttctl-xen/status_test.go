@@ -13,27 +13,30 @@ import (
 
 // started is a status with every field set.
 var started = wire.Status{
-	State:            wire.StateStarted,
-	SubbufSize:       64 << 10,
-	NumSubbuf:        8,
-	Mode:             wire.ModeDiscard,
-	SwitchTimer:      500 * time.Millisecond,
-	CPUs:             8,
-	CPUsOnline:       []int{0, 1, 2, 5},
-	EventsWritten:    123456,
-	EventsLost:       12,
-	LostFull:         10,
-	LostTooBig:       2,
-	PacketsDelivered: 40,
-	PacketsConsumed:  38,
-	BadConsumed:      1,
-	Refcount:         2,
-	Readers:          1,
-	MetadataVersion:  3,
-	UUID:             "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
-	EnabledEvents:    []string{"sched_switch", "irq_entry"},
-	Clock:            "tsc",
-	ConsumerPID:      4242,
+	State:               wire.StateStarted,
+	SubbufSize:          64 << 10,
+	NumSubbuf:           8,
+	Mode:                wire.ModeDiscard,
+	SwitchTimer:         500 * time.Millisecond,
+	CPUs:                8,
+	CPUsOnline:          []int{0, 1, 2, 5},
+	EventsWritten:       123456,
+	EventsLost:          12,
+	LostFull:            10,
+	LostTooBig:          2,
+	PacketsDelivered:    40,
+	PacketsConsumed:     38,
+	BadConsumed:         1,
+	Refcount:            2,
+	Readers:             1,
+	MetadataVersion:     3,
+	UUID:                "5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162",
+	EnabledEvents:       []string{"sched_switch", "irq_entry"},
+	Clock:               "tsc",
+	ConsumerPID:         4242,
+	ConsumerOutput:      "net://relay.example",
+	ConsumerSentBytes:   38 << 16,
+	ConsumerQueuedBytes: 2 << 16,
 	PerCPU: []wire.CPUStatus{
 		{CPU: 0, Online: true, EventsWritten: 100000, EventsLost: 12, PacketsDelivered: 30, PacketsConsumed: 28},
 		{CPU: 1, Online: true, EventsWritten: 23456, PacketsDelivered: 10, PacketsConsumed: 10},
@@ -44,6 +47,9 @@ var started = wire.Status{
 		{CPU: 6},
 		{CPU: 7},
 	},
+	Name:         "web",
+	Output:       "/srv/traces/web",
+	WorkloadCPUs: []int{0, 1, 2},
 }
 
 // statusOf is a handler that answers status requests with st, and event_list with
@@ -57,12 +63,15 @@ func statusOf(t *testing.T, st wire.Status) handler {
 
 func TestStatusTable(t *testing.T) {
 	d := startFakeDom0(t, statusOf(t, started))
-	d.run(t, "status").wantOK(t, `state             started
+	d.run(t, "status").wantOK(t, `session           web
+state             started
+output            /srv/traces/web
 uuid              5f0c2a9e-3b1d-4e8a-9c47-1d2e3f405162
 sub-buffers       8 x 64KiB = 512KiB per pCPU
 mode              discard
 switch timer      500ms
 cpus online       0-2,5 (4 of 8)
+workload cpus     0-2
 events            2 of 5 enabled: sched_switch, irq_entry
 events written    123456
 events lost       12 (buffer full 10, too big 2)
@@ -70,7 +79,7 @@ packets           delivered 40, consumed 38
 bad consumed      1
 refcount          2
 readers           1
-consumer          pid 4242
+consumer          pid 4242, to net://relay.example (sent 2432KiB, queued 128KiB)
 clock             tsc
 metadata version  3
   cpu  online  written  lost  delivered  consumed
@@ -96,6 +105,10 @@ func TestStatusEvents(t *testing.T) {
 	}{
 		{"some", started, listOf(eventTypes), "2 of 5 enabled: sched_switch, irq_entry", ""},
 		{"all", all, listOf(eventTypes), "all 5 enabled", ""},
+		{"names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 2}, listOf(eventTypes),
+			"2 of 5 enabled: sched_switch and 1 more (lttctl-xen event list)", ""},
+		{"all, names cut short", wire.Status{State: wire.StateStarted, EnabledEvents: []string{"sched_switch"}, EnabledCount: 5}, listOf(eventTypes),
+			"all 5 enabled", ""},
 		{"none", wire.Status{State: wire.StateCreated, EnabledEvents: []string{}}, listOf(eventTypes), "none of 5 enabled", ""},
 		{"unsupported", started, fail("event_list: op not supported", wire.ErrUnsupported), "2 enabled: sched_switch, irq_entry", ""},
 		{"unknown op", all, fail(`op "event_list" is not a tools op`, wire.ErrUnknownOp), "5 enabled: sched_switch, irq_entry, printk, net_rx, heartbeat", ""},
@@ -213,4 +226,33 @@ func TestRanges(t *testing.T) {
 			t.Errorf("ranges(%v) = %q, want %q", tc.ids, got, tc.want)
 		}
 	}
+}
+
+// TestStatusPerCPUPaged: a per-pCPU list that comes in pages is fetched whole
+// (one status request per page) and printed as if it came at once.
+func TestStatusPerCPUPaged(t *testing.T) {
+	whole := startFakeDom0(t, statusOf(t, started))
+	want := whole.run(t, "status", "--json")
+	d := startFakeDom0(t, byOp(t, map[wire.Op]handler{
+		wire.OpStatus: func(req *wire.Request) (*wire.Reply, error) {
+			st := started
+			from := 0
+			if req.Status != nil {
+				from = req.Status.CPUFrom
+			}
+			st.PerCPU = started.PerCPU[from:min(from+3, len(started.PerCPU))]
+			if from+3 < len(started.PerCPU) {
+				st.NextCPU = from + 3
+			}
+			return &wire.Reply{Status: &st}, nil
+		},
+		wire.OpEventList: listOf(eventTypes),
+	}))
+	got := d.run(t, "status", "--json")
+	if got.code != 0 || got.stdout != want.stdout {
+		t.Errorf("paged status:\n%s\nwant:\n%s", got.stdout, want.stdout)
+	}
+	d.wantRequests(t, wire.Request{Op: wire.OpStatus},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 3}},
+		wire.Request{Op: wire.OpStatus, Status: &wire.StatusArgs{CPUFrom: 6}})
 }

@@ -16,7 +16,7 @@ that lttd-xen receives every record written. The trace and its buffers stay:
 "start" resumes it, "destroy" removes it.
 
 EXAMPLES:
-   lttctl-xen stop
-   lttctl-xen stop && lttctl-xen status`,
+   lttctl-xen create && lttctl-xen start && lttctl-xen stop
+   lttctl-xen start && lttctl-xen stop && lttctl-xen status`,
 	}, "tracing stopped")
 }

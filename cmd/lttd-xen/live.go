@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,22 +38,33 @@ type liveView struct {
 	mu    sync.Mutex // serializes drawing and log lines on a terminal
 
 	packets, bytes, lost atomic.Uint64
+	streams              atomic.Pointer[string] // per-stream packets: "cpu0 12, cpu1 9"
 
 	// terminal mode
 	bar  *progressbar.ProgressBar
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// mayDraw reports whether the status line may be drawn now: lttd-xen
+	// owns the terminal's foreground (nil with --progress: always). A
+	// background lttd-xen (started with &) would otherwise draw over the
+	// shell's prompt.
+	mayDraw func() bool
+	drawn   bool // the status line is on the terminal (under mu)
 
 	// plain mode
 	lastLog time.Time
 }
 
-// newLiveView picks the mode from w (stderr): a terminal gets the bar.
-// Log through Writer, so that a log line clears the status line first.
-// Start begins the display.
-func newLiveView(w io.Writer, dom0Socket string) *liveView {
+// newLiveView picks the mode from w (stderr): a terminal gets the bar,
+// drawn while lttd-xen is in the terminal's foreground, or always with
+// progress (--progress). Log through Writer, so that a log line clears
+// the status line first. Start begins the display.
+func newLiveView(w io.Writer, dom0Socket string, progress bool) *liveView {
 	v := &liveView{w: w, probe: &rateProbe{path: dom0Socket}, lastLog: time.Now()}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if !progress {
+			v.mayDraw = func() bool { return isForeground(f) }
+		}
 		v.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSpinnerType(14),
@@ -83,7 +95,10 @@ type barWriter struct{ v *liveView }
 func (b barWriter) Write(p []byte) (int, error) {
 	b.v.mu.Lock()
 	defer b.v.mu.Unlock()
-	b.v.bar.Clear()
+	if b.v.drawn {
+		b.v.bar.Clear()
+		b.v.drawn = false
+	}
 	return b.v.w.Write(p)
 }
 
@@ -103,8 +118,18 @@ func isTerminal(f *os.File) bool {
 	return err == nil
 }
 
+// isForeground reports whether our process group is the foreground one of
+// the terminal f (tcgetpgrp(3) == getpgrp(2)); false if f is not our
+// controlling terminal.
+func isForeground(f *os.File) bool {
+	pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
+
 // OnPackets records the consumer's totals (consumer.Config.OnPackets).
 func (v *liveView) OnPackets(st consumer.Stats) {
+	per := streamFigures(st.Streams)
+	v.streams.Store(&per)
 	v.packets.Store(st.Packets)
 	v.bytes.Store(st.Bytes)
 	v.lost.Store(st.Lost)
@@ -114,7 +139,7 @@ func (v *liveView) OnPackets(st consumer.Stats) {
 	v.lastLog = time.Now()
 	rate, _ := v.probe.sample()
 	v.log.Info("progress", "packets", st.Packets, "written", size.Format(st.Bytes),
-		"events_per_s", fmt.Sprintf("%.0f", rate), "lost", st.Lost)
+		"events_per_s", fmt.Sprintf("%.0f", rate), "lost", st.Lost, "streams", per)
 }
 
 // redraw is the terminal's once-a-second refresh.
@@ -133,9 +158,19 @@ func (v *liveView) redraw(stop <-chan struct{}) {
 			eps = fmt.Sprintf("%.0f events/s", rate)
 		}
 		v.mu.Lock()
-		v.bar.Describe(fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
-			v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load()))
-		v.bar.Set64(int64(v.bytes.Load()))
+		if v.mayDraw == nil || v.mayDraw() {
+			line := fmt.Sprintf("lttd-xen: %d packets, %s written, %s, %d lost",
+				v.packets.Load(), size.Format(v.bytes.Load()), eps, v.lost.Load())
+			if per := v.streams.Load(); per != nil && *per != "" {
+				line += " [" + *per + "]"
+			}
+			v.bar.Describe(line)
+			v.bar.Set64(int64(v.bytes.Load()))
+			v.drawn = true
+		} else if v.drawn { // sent to the background (^Z, bg) since the last draw
+			v.bar.Clear()
+			v.drawn = false
+		}
 		v.mu.Unlock()
 	}
 }
@@ -151,8 +186,10 @@ func (v *liveView) Close() {
 	v.wg.Wait()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.bar.Finish()
-	v.bar.Clear()
+	if v.drawn {
+		v.bar.Clear()
+		v.drawn = false
+	}
 }
 
 // rateProbe measures events/s from dom0's status (events_written), over
@@ -181,4 +218,26 @@ func (p *rateProbe) sample() (float64, bool) {
 		return 0, true
 	}
 	return float64(n-p.last) / now.Sub(p.lastAt).Seconds(), true
+}
+
+// streamFigures is the per-stream part of the status: each stream's
+// packets, and its lost records when there are any ("cpu0 12, cpu1 9 (3
+// lost)"), for the first eight streams.
+func streamFigures(streams []consumer.StreamStats) string {
+	const most = 8 // a status line is one terminal line
+	var b strings.Builder
+	for i, ss := range streams {
+		if i == most {
+			fmt.Fprintf(&b, ", +%d more", len(streams)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "cpu%d %d", ss.CPU, ss.Packets)
+		if ss.Lost > 0 {
+			fmt.Fprintf(&b, " (%d lost)", ss.Lost)
+		}
+	}
+	return b.String()
 }

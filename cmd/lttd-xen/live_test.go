@@ -38,7 +38,7 @@ func TestSummary(t *testing.T) {
 // Not a terminal: a plain progress log line, at most every plainEvery.
 func TestLiveViewPlain(t *testing.T) {
 	var buf bytes.Buffer
-	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(&buf, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
 	if v.bar != nil {
 		t.Fatal("a bytes.Buffer was taken for a terminal")
 	}
@@ -49,8 +49,8 @@ func TestLiveViewPlain(t *testing.T) {
 		t.Fatalf("logged before %v: %q", plainEvery, buf.String())
 	}
 	v.lastLog = time.Now().Add(-plainEvery)
-	v.OnPackets(consumer.Stats{Packets: 2, Bytes: 8192, Lost: 5})
-	if s := buf.String(); !strings.Contains(s, "msg=progress packets=2 written=8KiB") || !strings.Contains(s, "lost=5") {
+	v.OnPackets(consumer.Stats{Packets: 2, Bytes: 8192, Lost: 5, Streams: []consumer.StreamStats{{CPU: 3, Packets: 2, Lost: 5}}})
+	if s := buf.String(); !strings.Contains(s, "msg=progress packets=2 written=8KiB") || !strings.Contains(s, "lost=5") || !strings.Contains(s, `streams="cpu3 2 (5 lost)"`) {
 		t.Errorf("progress line: %q", s)
 	}
 }
@@ -103,19 +103,40 @@ func TestLiveViewTerminal(t *testing.T) {
 			}
 		}
 	}()
-	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"))
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true)
 	if v.bar == nil {
 		t.Fatal("a pseudo-terminal was not taken for a terminal")
 	}
 	v.Start(slog.New(slog.NewTextHandler(v.Writer(), nil)))
-	v.OnPackets(consumer.Stats{Packets: 12, Bytes: 12 << 12, Lost: 3})
+	v.OnPackets(consumer.Stats{Packets: 12, Bytes: 12 << 12, Lost: 3, Streams: []consumer.StreamStats{
+		{CPU: 0, Packets: 5}, {CPU: 1, Packets: 7, Lost: 3},
+	}})
 	select {
 	case s := <-out:
-		if !strings.Contains(s, "lttd-xen: 12 packets, 48KiB written, ? events/s, 3 lost") {
+		if !strings.Contains(s, "lttd-xen: 12 packets, 48KiB written, ? events/s, 3 lost [cpu0 5, cpu1 7 (3 lost)]") {
 			t.Errorf("status line: %q", s)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no status line on the terminal after 5 s")
 	}
 	v.Close()
+}
+
+// A terminal whose foreground lttd-xen does not own (here: not even its controlling
+// terminal, as for "lttd-xen &" after the shell took the terminal back) gets no status line
+// unless --progress says so.
+func TestLiveViewBackground(t *testing.T) {
+	master, slave := openPTY(t)
+	defer master.Close()
+	defer slave.Close()
+	v := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), false)
+	if v.bar == nil || v.mayDraw == nil {
+		t.Fatal("a terminal without --progress: want the bar, drawn only in the foreground")
+	}
+	if v.mayDraw() {
+		t.Error("a pseudo-terminal that is not ours was taken for our foreground")
+	}
+	if p := newLiveView(slave, filepath.Join(t.TempDir(), "no-dom0.sock"), true); p.mayDraw != nil {
+		t.Error("--progress: the bar should always be drawn")
+	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,9 +189,9 @@ func sampleTrace(tb testing.TB, n int) *traceBuilder {
 		case 0:
 			b.add("sched_switch", cpu, record.Uint(1), record.Uint(uint64(i%16)), record.Int(-1), record.Uint(3), record.Uint(4))
 		case 1:
-			b.add("hypercall_entry", cpu, record.Uint(uint64(i)), record.Uint(uint64(cpu)))
+			b.add("hypercall_entry", cpu, record.Uint(uint64(i%40)), record.Uint(uint64(cpu)))
 		case 2:
-			b.add("hypercall_exit", cpu, record.Uint(uint64(i)), record.Int(-int64(i)))
+			b.add("hypercall_exit", cpu, record.Uint(uint64(i%40)), record.Int(-int64(i)))
 		case 3:
 			b.add("printk", cpu, record.Str(`(XEN) say "hi"`+strings.Repeat("!", i%5)))
 		case 4:
@@ -245,4 +248,120 @@ func (r result) wantFail(t *testing.T, code int, want ...string) {
 			t.Errorf("stderr %q does not contain %q", r.stderr, w)
 		}
 	}
+}
+
+// addAt is add with the record's timestamp ts, which must not be below
+// the previous record's.
+func (b *traceBuilder) addAt(ts uint64, name string, cpu uint32, vals ...record.Value) {
+	b.tb.Helper()
+	if ts < b.ts {
+		b.tb.Fatalf("addAt(%d, %s): timestamp before the previous %d", ts, name, b.ts)
+	}
+	b.ts = ts - 10
+	b.add(name, cpu, vals...)
+}
+
+// streamsBuilder writes a trace the way channel v2 does: one stream file
+// per pCPU, channel0_<cpu>, stream cpu holding the records pCPU cpu wrote.
+type streamsBuilder struct {
+	tb      testing.TB
+	streams []*traceBuilder // index = pCPU
+}
+
+// newStreamsBuilder returns a builder of n streams whose first timestamps
+// are 1000 + cpu×start (+10 for the first record).
+func newStreamsBuilder(tb testing.TB, n int, start uint64) *streamsBuilder {
+	s := &streamsBuilder{tb: tb}
+	tab := testTable(tb)
+	for cpu := range n {
+		b := newTraceBuilder(tb)
+		b.tab = tab
+		b.ts += uint64(cpu) * start
+		s.streams = append(s.streams, b)
+	}
+	return s
+}
+
+// add appends a record to pCPU cpu's stream.
+func (s *streamsBuilder) add(cpu uint32, name string, vals ...record.Value) {
+	s.tb.Helper()
+	s.streams[cpu].add(name, cpu, vals...)
+}
+
+// addAt appends a record with timestamp ts to pCPU cpu's stream.
+func (s *streamsBuilder) addAt(ts uint64, cpu uint32, name string, vals ...record.Value) {
+	s.tb.Helper()
+	s.streams[cpu].addAt(ts, name, cpu, vals...)
+}
+
+// write closes every stream's open packet and writes the trace into a new
+// directory: the metadata and channel0_<cpu> for each pCPU.
+func (s *streamsBuilder) write() string {
+	s.tb.Helper()
+	dir := s.tb.TempDir()
+	meta, err := record.Metadata(testInfo(), s.streams[0].tab.Events())
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	writeFile(s.tb, filepath.Join(dir, "metadata"), meta)
+	for cpu, b := range s.streams {
+		b.flush()
+		writeFile(s.tb, filepath.Join(dir, fmt.Sprintf("channel0_%d", cpu)), b.stream)
+	}
+	return dir
+}
+
+// merged returns every record written, in the order lttv-xen merges them:
+// timestamp, then stream, then file order.
+func (s *streamsBuilder) merged() []written {
+	type keyed struct {
+		w      written
+		stream int
+		pos    int
+	}
+	var all []keyed
+	for i, b := range s.streams {
+		for j, w := range b.records {
+			all = append(all, keyed{w, i, j})
+		}
+	}
+	slices.SortFunc(all, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.w.ts, b.w.ts), cmp.Compare(a.stream, b.stream), cmp.Compare(a.pos, b.pos))
+	})
+	out := make([]written, len(all))
+	for i, k := range all {
+		out[i] = k.w
+	}
+	return out
+}
+
+// sampleStreams writes n records of sampleTrace's kinds into each of nCPU
+// streams, interleaved in time (stream cpu starts 3×cpu ns after stream
+// 0); pCPU 1 loses 4 then 9 records.
+func sampleStreams(tb testing.TB, nCPU, n int) *streamsBuilder {
+	tb.Helper()
+	s := newStreamsBuilder(tb, nCPU, 3)
+	for i := range n {
+		for c := range nCPU {
+			cpu := uint32(c)
+			if cpu == 1 && (i == n/3 || i == 2*n/3) {
+				s.streams[1].lose(uint64(4 + 5*(i*3/n-1)))
+			}
+			switch (i + c) % 6 {
+			case 0:
+				s.add(cpu, "sched_switch", record.Uint(1), record.Uint(uint64(i%16)), record.Int(-1), record.Uint(3), record.Uint(4))
+			case 1:
+				s.add(cpu, "hypercall_entry", record.Uint(uint64(i%40)), record.Uint(uint64(cpu)))
+			case 2:
+				s.add(cpu, "hypercall_exit", record.Uint(uint64(i%40)), record.Int(-int64(i)))
+			case 3:
+				s.add(cpu, "printk", record.Str(`(XEN) say "hi"`+strings.Repeat("!", i%5)))
+			case 4:
+				s.add(cpu, "page_fault", record.Uint(1), record.Uint(2), record.Uint(0xffff_8000_0000_1000+uint64(i)), record.Uint(6))
+			case 5:
+				s.add(cpu, "blob", record.Blob([]byte{0xde, 0xad, byte(i)}), record.Int(-32768), record.Str("note"))
+			}
+		}
+	}
+	return s
 }

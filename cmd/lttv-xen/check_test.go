@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -117,7 +118,8 @@ func TestCheckOK(t *testing.T) {
 	dir := b.write()
 	r := run(t, "check", dir)
 	r.wantOK(t)
-	want := fmt.Sprintf("%s: OK: %d packets, %d events, 12 lost\n", dir, len(b.packets), len(b.records))
+	want := fmt.Sprintf("%s: OK: %d packets, %d events, 12 lost\n   stream channel0_0 (pCPU 0): %d packets, %d events, 12 lost\n",
+		dir, len(b.packets), len(b.records), len(b.packets), len(b.records))
 	if r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
@@ -131,27 +133,59 @@ func TestCheckEmptyStream(t *testing.T) {
 	dir := b.write() // no record: an empty channel0_0
 	r := run(t, "check", dir)
 	r.wantOK(t)
-	if want := dir + ": OK: 0 packets, 0 events, 0 lost\n"; r.stdout != want {
+	if want := dir + ": OK: 0 packets, 0 events, 0 lost\n   stream channel0_0 (pCPU 0): 0 packets, 0 events, 0 lost\n"; r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 }
 
-// TestCheckStreams checks a trace of two stream files, the second one damaged.
+// TestCheckStreams checks a trace of four stream files, one per pCPU: each
+// stream on its own, then the set (a stream copied under another pCPU's
+// name, a stream of another trace), then damage in one stream.
 func TestCheckStreams(t *testing.T) {
-	b := sampleTrace(t, 600)
-	dir := b.write()
-	second := filepath.Join(dir, "channel0_1")
-	writeFile(t, second, b.stream)
+	s := sampleStreams(t, 4, 300)
+	dir := s.write()
 	r := run(t, "check", dir)
 	r.wantOK(t)
-	want := fmt.Sprintf("%s: OK: %d packets, %d events, 24 lost\n", dir, 2*len(b.packets), 2*len(b.records))
-	if r.stdout != want {
-		t.Errorf("stdout %q, want %q", r.stdout, want)
+	var packets, events, lost int
+	var lines string
+	for cpu, b := range s.streams {
+		packets += len(b.packets)
+		events += len(b.records)
+		lost += int(b.totalLost())
+		lines += fmt.Sprintf("   stream channel0_%d (pCPU %d): %d packets, %d events, %d lost\n", cpu, cpu, len(b.packets), len(b.records), b.totalLost())
+	}
+	want := fmt.Sprintf("%s: OK: %d packets, %d events, %d lost\n", dir, packets, events, lost) + lines
+	if r.stdout != want || lost != 13 {
+		t.Errorf("stdout %q, want %q (13 lost)", r.stdout, want)
 	}
 
-	writeFile(t, second, b.stream[:b.packets[1].off+8])
+	// The set: pCPU 0's stream copied as channel0_4.
+	copied := filepath.Join(dir, "channel0_4")
+	writeFile(t, copied, s.streams[0].stream)
 	r = run(t, "check", dir)
-	r.wantFail(t, cmdline.ExitError, fmt.Sprintf("%s: check: %s: offset %d: truncated", name, second, b.packets[1].off))
+	r.wantFail(t, cmdline.ExitError, fmt.Sprintf("%s: check: %s: offset %d: pCPU 0 has records in two stream files, channel0_0 and this one",
+		name, copied, s.streams[0].records[0].off))
+	if err := os.Remove(copied); err != nil {
+		t.Fatal(err)
+	}
+
+	// The set: a stream of another trace (another UUID).
+	other := newTraceBuilder(t)
+	other.info.UUID[0] ^= 1
+	other.add("printk", 5, record.Str("elsewhere"))
+	other.flush()
+	foreign := filepath.Join(dir, "channel0_5")
+	writeFile(t, foreign, other.stream)
+	r = run(t, "check", dir)
+	r.wantFail(t, cmdline.ExitError, fmt.Sprintf("%s: check: %s: offset %d: packet UUID does not match", name, foreign, record.OffUUID))
+	if err := os.Remove(foreign); err != nil {
+		t.Fatal(err)
+	}
+
+	second := filepath.Join(dir, "channel0_1")
+	writeFile(t, second, s.streams[1].stream[:s.streams[1].packets[1].off+8])
+	r = run(t, "check", dir)
+	r.wantFail(t, cmdline.ExitError, fmt.Sprintf("%s: check: %s: offset %d: truncated", name, second, s.streams[1].packets[1].off))
 }
 
 func TestCheckCorrupt(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lttng-xen/lttng-xen/analysis"
 	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 	"github.com/lttng-xen/lttng-xen/record"
 )
@@ -17,11 +18,11 @@ const dumpBufSize = 256 << 10
 func (t *tool) dumpCommand() *cli.Command {
 	return command(&cli.Command{
 		Name:      "dump",
-		Usage:     "print every event, one line each, in stream order",
+		Usage:     "print every event, one line each, in timestamp order",
 		UsageText: name + " [global options] dump [--raw] [--salvage | --follow] DIR",
-		Description: `Prints one line per event of the trace in DIR, in stream order (the order the
-pCPUs reserved their records, which is timestamp order), stream file after
-stream file:
+		Description: `Prints one line per event of the trace in DIR, in timestamp order: the stream
+files (one per pCPU, channel0_<cpu>) are read together and merged by
+timestamp, events with equal timestamps in stream file order:
 
    TIME cpuN EVENT FIELD=VALUE ...
 
@@ -30,7 +31,11 @@ TIME is the wall-clock time of the event in UTC with nanoseconds
 metadata declares (any frequency) plus its offset. With --raw it is the
 timestamp itself, in cycles of the trace clock (nanoseconds of
 CLOCK_MONOTONIC for lttng-xen's default clock). N is the pCPU that wrote the
-event. Integers are decimal, strings Go-quoted, byte fields lower-case hex.
+event. Integers are decimal, strings Go-quoted, byte fields lower-case hex;
+as xenalyze prints them, addresses and IRQ vectors (fields addr and vector)
+are hex (addr=0x7f3a2000) and hypercall ops have Xen's name beside the
+number (op=29(sched_op); hypercall_N for a number Xen does not define).
+--raw prints every integer in decimal, as it is in the record.
 
 If the trace is corrupt, the events before the bad spot are printed, then
 "lttv-xen: FILE: offset N: what was expected" on stderr, and the exit status
@@ -61,7 +66,7 @@ EXAMPLES:
    lttv-xen dump --follow /tmp/trace | grep printk
    lttv-xen dump --salvage /tmp/damaged-trace > events.txt`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "raw", Usage: "print raw timestamps (clock cycles) instead of wall-clock time"},
+			&cli.BoolFlag{Name: "raw", Usage: "print raw timestamps (clock cycles) instead of wall-clock time, and every integer in decimal"},
 			&cli.BoolFlag{Name: "salvage", Usage: "skip damaged regions, print every event that can be recovered, report the damage on stderr"},
 			&cli.BoolFlag{Name: "follow", Usage: "keep printing the events of a trace being written, until SIGINT or SIGTERM"},
 		},
@@ -84,22 +89,10 @@ func (t *tool) dump(c *cli.Context, dir string) error {
 	w := bufio.NewWriterSize(t.stdout, dumpBufSize)
 	f := lineFormatter{raw: c.Bool("raw"), time: timeFormatter{info: tr.Info}}
 	var line []byte
-	var rec record.Record
-	var sum sums
-	err = eachStream(tr, readMode(salvage), func(r *record.Reader) error {
-		defer sum.add(r)
-		for {
-			if err := r.NextInto(&rec); err != nil {
-				if isEOF(err) {
-					return nil
-				}
-				return err
-			}
-			line = f.append(line[:0], &rec)
-			if _, err := w.Write(line); err != nil {
-				return writeError(err)
-			}
-		}
+	sum, err := eachRecord(tr, readMode(salvage), func(rec *record.Record) error {
+		line = f.append(line[:0], rec)
+		_, err := w.Write(line)
+		return writeError(err)
 	})
 	if werr := w.Flush(); err == nil && werr != nil {
 		return writeError(werr)
@@ -112,8 +105,35 @@ func (t *tool) dump(c *cli.Context, dir string) error {
 
 // lineFormatter formats dump's lines. Not safe for concurrent use.
 type lineFormatter struct {
-	raw  bool
-	time timeFormatter
+	raw    bool
+	time   timeFormatter
+	styles map[*record.Event][]fieldStyle // without --raw: how each field is printed
+}
+
+// fieldStyle is how dump prints a field without --raw.
+type fieldStyle uint8
+
+const (
+	plainField fieldStyle = iota // as record.Value.Format
+	hexField                     // an address or vector: 0x hex
+	opField                      // a hypercall op: the number and Xen's name, 29(sched_op)
+)
+
+// styleOf returns how dump prints e's fields: an integer field called addr
+// or vector in hex, the op of hypercall_entry and hypercall_exit with its
+// name, as xenalyze prints them.
+func styleOf(e *record.Event) []fieldStyle {
+	st := make([]fieldStyle, len(e.Fields))
+	for i, f := range e.Fields {
+		switch {
+		case !f.Type.Integer() || f.Type.Signed():
+		case f.Name == "addr" || f.Name == "vector":
+			st[i] = hexField
+		case f.Name == "op" && (e.Name == "hypercall_entry" || e.Name == "hypercall_exit"):
+			st[i] = opField
+		}
+	}
+	return st
 }
 
 // append appends rec's line, newline included, to dst.
@@ -127,11 +147,34 @@ func (f *lineFormatter) append(dst []byte, rec *record.Record) []byte {
 	dst = strconv.AppendUint(dst, uint64(rec.CPU), 10)
 	dst = append(dst, ' ')
 	dst = append(dst, rec.Event.Name...)
+	var styles []fieldStyle
+	if !f.raw {
+		var ok bool
+		if styles, ok = f.styles[rec.Event]; !ok {
+			if f.styles == nil {
+				f.styles = make(map[*record.Event][]fieldStyle)
+			}
+			styles = styleOf(rec.Event)
+			f.styles[rec.Event] = styles
+		}
+	}
 	for i, fd := range rec.Event.Fields {
 		dst = append(dst, ' ')
 		dst = append(dst, fd.Name...)
 		dst = append(dst, '=')
-		dst = appendValue(dst, fd.Type, rec.Values[i])
+		v := rec.Values[i]
+		switch {
+		case styles == nil || styles[i] == plainField:
+			dst = appendValue(dst, fd.Type, v)
+		case styles[i] == hexField:
+			dst = append(dst, "0x"...)
+			dst = strconv.AppendUint(dst, v.U, 16)
+		default: // opField
+			dst = strconv.AppendUint(dst, v.U, 10)
+			dst = append(dst, '(')
+			dst = append(dst, analysis.HypercallLabel(v.U)...)
+			dst = append(dst, ')')
+		}
 	}
 	return append(dst, '\n')
 }

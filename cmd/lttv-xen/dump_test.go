@@ -28,10 +28,30 @@ func wantLine(w written, raw bool) string {
 	}
 	fmt.Fprintf(&s, " cpu%d %s", w.cpu, w.e.Name)
 	for i, f := range w.e.Fields {
-		fmt.Fprintf(&s, " %s=%s", f.Name, w.vals[i].Format(f.Type))
+		v := w.vals[i].Format(f.Type)
+		switch {
+		case raw:
+		case f.Name == "addr" || f.Name == "vector":
+			v = fmt.Sprintf("%#x", w.vals[i].U)
+		case f.Name == "op":
+			v = fmt.Sprintf("%d(%s)", w.vals[i].U, wantOpNames[w.vals[i].U])
+		}
+		fmt.Fprintf(&s, " %s=%s", f.Name, v)
 	}
 	s.WriteByte('\n')
 	return s.String()
+}
+
+// wantOpNames are Xen's hypercall names (xen/include/public/xen.h) of
+// the ops the test traces use, 0-39, spelt out here apart from dump's.
+var wantOpNames = map[uint64]string{
+	0: "set_trap_table", 1: "mmu_update", 2: "set_gdt", 3: "stack_switch", 4: "set_callbacks", 5: "fpu_taskswitch",
+	6: "sched_op_compat", 7: "platform_op", 8: "set_debugreg", 9: "get_debugreg", 10: "update_descriptor", 11: "hypercall_11",
+	12: "memory_op", 13: "multicall", 14: "update_va_mapping", 15: "set_timer_op", 16: "event_channel_op_compat",
+	17: "xen_version", 18: "console_io", 19: "physdev_op_compat", 20: "grant_table_op", 21: "vm_assist",
+	22: "update_va_mapping_otherdomain", 23: "iret", 24: "vcpu_op", 25: "set_segment_base", 26: "mmuext_op",
+	27: "xsm_op", 28: "nmi_op", 29: "sched_op", 30: "callback_op", 31: "xenoprof_op", 32: "event_channel_op",
+	33: "physdev_op", 34: "hvm_op", 35: "sysctl", 36: "domctl", 37: "kexec_op", 38: "tmem_op", 39: "argo_op",
 }
 
 // wantDump is the dump of recs.
@@ -50,6 +70,11 @@ func TestDumpGolden(t *testing.T) {
 	b.add("blob", 3, record.Blob([]byte{0, 0xff}), record.Int(-2), record.Str("x"))
 	b.add("blob", 3, record.Blob(nil), record.Int(0), record.Str(""))
 	b.add("cpu_online", 1, record.Uint(7))
+	b.add("page_fault", 1, record.Uint(1), record.Uint(0), record.Uint(0xffff800000001000), record.Uint(6))
+	b.add("irq_entry", 1, record.Uint(40), record.Uint(0x48))
+	b.add("hypercall_entry", 1, record.Uint(29), record.Uint(0))
+	b.add("hypercall_exit", 1, record.Uint(48), record.Int(-22))
+	b.add("hypercall_exit", 1, record.Uint(11), record.Int(0))
 	dir := b.write()
 
 	r := run(t, "dump", dir)
@@ -59,6 +84,11 @@ func TestDumpGolden(t *testing.T) {
 2023-11-14T22:13:20.123457819Z cpu3 blob data=00ff small=-2 note="x"
 2023-11-14T22:13:20.123457829Z cpu3 blob data= small=0 note=""
 2023-11-14T22:13:20.123457839Z cpu1 cpu_online cpu=7
+2023-11-14T22:13:20.123457849Z cpu1 page_fault dom=1 vcpu=0 addr=0xffff800000001000 error_code=6
+2023-11-14T22:13:20.123457859Z cpu1 irq_entry irq=40 vector=0x48
+2023-11-14T22:13:20.123457869Z cpu1 hypercall_entry op=29(sched_op) vcpu=0
+2023-11-14T22:13:20.123457879Z cpu1 hypercall_exit op=48(arch_0) ret=-22
+2023-11-14T22:13:20.123457889Z cpu1 hypercall_exit op=11(hypercall_11) ret=0
 `
 	if r.stdout != want {
 		t.Errorf("dump printed\n%s\nwant\n%s", r.stdout, want)
@@ -71,6 +101,11 @@ func TestDumpGolden(t *testing.T) {
 1030 cpu3 blob data=00ff small=-2 note="x"
 1040 cpu3 blob data= small=0 note=""
 1050 cpu1 cpu_online cpu=7
+1060 cpu1 page_fault dom=1 vcpu=0 addr=18446603336221200384 error_code=6
+1070 cpu1 irq_entry irq=40 vector=72
+1080 cpu1 hypercall_entry op=29 vcpu=0
+1090 cpu1 hypercall_exit op=48 ret=-22
+1100 cpu1 hypercall_exit op=11 ret=0
 `
 	if r.stdout != want {
 		t.Errorf("dump --raw printed\n%s\nwant\n%s", r.stdout, want)

@@ -26,8 +26,10 @@ import (
 //  1. notes the size of every stream file,
 //  2. re-reads the metadata if it is not the file read last time (after 1:
 //     metadata read now declares every event of the bytes measured in 1),
-//  3. decodes each stream, in [record.Tail] mode, up to the end of the
-//     last packet the file holds whole, and prints its events,
+//  3. decodes every stream, in [record.Tail] mode, up to the end of the
+//     last packet each file holds whole, and prints their events merged by
+//     timestamp ([record.Merger]; one stream per pCPU: a stream file that
+//     appears when a pCPU comes online joins the merge),
 //
 // then sleeps until the next change ([watcher]: inotify, no polling).
 
@@ -107,7 +109,8 @@ type follower struct {
 	tr      *record.Trace
 	meta    os.FileInfo // the metadata file tr was read from
 	streams []*followed // in the order they were found
-	sizes   []int64     // scratch: the streams' sizes at the last look
+	merge   *record.Merger
+	sizes   []int64 // scratch: the streams' sizes at the last look
 	f       lineFormatter
 	out     *bufio.Writer
 	rec     record.Record
@@ -123,7 +126,7 @@ type followed struct {
 // newFollower reads the trace in dir (whose stream files may not exist
 // yet) and opens its stream files.
 func newFollower(dir string, raw bool, stdout io.Writer) (_ *follower, err error) {
-	fl := &follower{dir: dir, out: bufio.NewWriterSize(stdout, dumpBufSize)}
+	fl := &follower{dir: dir, out: bufio.NewWriterSize(stdout, dumpBufSize), merge: record.NewMerger(record.Tail)}
 	defer func() {
 		if err != nil {
 			fl.close()
@@ -151,7 +154,7 @@ func (fl *follower) addStreams(names []string) error {
 			return fmt.Errorf("open stream: %w", err)
 		}
 		r := fl.tr.NewReader(name, f, 0)
-		r.SetMode(record.Tail)
+		fl.merge.Add(r)
 		fl.streams = append(fl.streams, &followed{file: f, r: r})
 	}
 	return nil
@@ -187,28 +190,27 @@ func (fl *follower) catchUp(ctx context.Context, rescan bool) error {
 	return err
 }
 
-// print decodes and prints the records of each stream up to its size in
-// fl.sizes, stopping early if ctx ends.
+// print decodes the records of every stream up to its size in fl.sizes,
+// merged by timestamp, and prints them, stopping early if ctx ends.
 func (fl *follower) print(ctx context.Context) error {
 	for i, s := range fl.streams {
 		s.r.Grow(fl.sizes[i])
-		for n := 1; ; n++ {
-			if n%cancelCheck == 0 && ctx.Err() != nil {
+	}
+	for n := 1; ; n++ {
+		if n%cancelCheck == 0 && ctx.Err() != nil {
+			return nil
+		}
+		if err := fl.merge.NextInto(&fl.rec); err != nil {
+			if isEOF(err) {
 				return nil
 			}
-			if err := s.r.NextInto(&fl.rec); err != nil {
-				if isEOF(err) {
-					break
-				}
-				return err
-			}
-			fl.line = fl.f.append(fl.line[:0], &fl.rec)
-			if _, err := fl.out.Write(fl.line); err != nil {
-				return writeError(err)
-			}
+			return err
+		}
+		fl.line = fl.f.append(fl.line[:0], &fl.rec)
+		if _, err := fl.out.Write(fl.line); err != nil {
+			return writeError(err)
 		}
 	}
-	return nil
 }
 
 // reloadMetadata reads the metadata again if it is not the file read last

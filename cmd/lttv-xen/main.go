@@ -1,12 +1,17 @@
 // Command lttv-xen reads lttng-xen traces: the CTF 1.8 directories lttd-xen
-// writes (DIR/metadata and the stream files DIR/channelN_M). It prints the
-// events (dump), sums them up (stats) and validates every packet and record
-// (check). The decoding and every check are the record package's.
+// writes (DIR/metadata and the stream files DIR/channel0_<cpu>, one per
+// pCPU, read together and merged by timestamp). It prints the events
+// (dump), counts them (stats), validates every packet and record (check),
+// sums up what ran where (summary), draws it (timeline) and converts it
+// for Perfetto (export). The decoding and every check are the record
+// package's; the analyses are the analysis package's.
 //
-// One subcommand per file: dump.go, stats.go, check.go; dump --follow is
-// follow.go, over the inotify watcher of watch_linux.go. Opening a trace
-// directory and reading its streams is in trace.go, the report of what
-// --salvage skipped in salvage.go, timestamp formatting in clock.go.
+// One subcommand per file: dump.go, stats.go, check.go, summary.go,
+// timeline.go, export.go; dump --follow is follow.go, over the inotify
+// watcher of watch_linux.go. Opening a trace directory and reading its
+// streams is in trace.go, the window and replay the analyses share in
+// analyse.go, the report of what --salvage skipped in salvage.go,
+// timestamp formatting in clock.go.
 package main
 
 import (
@@ -57,18 +62,19 @@ func newAppContext(ctx context.Context, stdout, stderr io.Writer) *cli.App {
 	t := &tool{stdout: stdout, stderr: stderr, ctx: ctx}
 	return &cli.App{
 		Name:      name,
-		Usage:     "read an LTTng-for-Xen trace: print, summarise and check its events",
+		Usage:     "read an LTTng-for-Xen trace: print, check, sum up and draw its events",
 		UsageText: name + " [global options] command [command options] DIR",
 		Description: `lttv-xen reads a trace directory as lttd-xen writes it: DIR/metadata (CTF 1.8
-TSDL, which declares the event types) and the stream files DIR/channelN_M,
-whose packets are the trace's sub-buffers. Every packet and record is checked
+TSDL, which declares the event types) and the stream files DIR/channel0_<cpu>,
+one per pCPU, whose packets are the trace's sub-buffers; the streams are read
+together and their events merged by timestamp. Every packet and record is checked
 as it is decoded; a decoding error names the file and the byte offset of the
 bad field. Run "lttv-xen COMMAND --help" for each command's options and output.
 
 A damaged trace (a truncated file, a packet overwritten, foreign bytes in a
-stream) stops every command at the damage; with --salvage, dump and stats
-skip it and go on from the next valid packet, saying on stderr what they
-skipped, and check lists what they would skip. "dump --follow" prints a trace
+stream) stops every command at the damage; with --salvage, dump, stats,
+summary, timeline and export skip it and go on from the next valid packet,
+saying on stderr what they skipped, and check lists what they would skip. "dump --follow" prints a trace
 as it is being written, like tail -f.
 
 Exit status: 0 on success, 1 when the trace cannot be read or is corrupt
@@ -82,7 +88,10 @@ EXAMPLES:
    lttv-xen stats /tmp/trace
    lttv-xen stats --json /tmp/trace | jq .events_lost
    lttv-xen check /tmp/trace
-   lttv-xen check --salvage /tmp/trace || lttv-xen dump --salvage /tmp/trace > events.txt`,
+   lttv-xen check --salvage /tmp/trace || lttv-xen dump --salvage /tmp/trace > events.txt
+   lttv-xen summary /tmp/trace
+   lttv-xen timeline /tmp/trace --output /tmp/trace.html
+   lttv-xen export --format chrome /tmp/trace --output /tmp/trace.json`,
 		Writer:       stdout,
 		ErrWriter:    stderr,
 		Action:       noCommand,
@@ -91,6 +100,9 @@ EXAMPLES:
 			t.dumpCommand(),
 			t.statsCommand(),
 			t.checkCommand(),
+			t.summaryCommand(),
+			t.timelineCommand(),
+			t.exportCommand(),
 		},
 	}
 }
@@ -99,7 +111,7 @@ EXAMPLES:
 // without a subcommand.
 func noCommand(c *cli.Context) error {
 	if c.Args().Present() {
-		return cmdline.Usagef("unknown command %q (see: %s --help)", c.Args().First(), name)
+		return cmdline.UnknownCommand(name, c.Args().First(), c.App.Commands)
 	}
 	return cmdline.Usagef("no command given (see: %s --help)", name)
 }
@@ -129,12 +141,15 @@ var errHelpShown = errors.New("help shown")
 
 // dirArg returns the one positional argument of a subcommand, the trace
 // directory. urfave/cli stops parsing flags at the first argument, but
-// "lttv-xen stats DIR --json" is how people type it: the boolean flags
-// after DIR are set here (every flag of lttv-xen is a boolean; a directory
-// whose name starts with '-' is given as ./-name).
+// "lttv-xen stats DIR --json" is how people type it: the flags after DIR
+// are set here, a boolean one alone or with =VALUE, another one with
+// =VALUE or the next argument as its value (a directory whose name starts
+// with '-' is given as ./-name).
 func dirArg(c *cli.Context) (string, error) {
 	var dirs []string
-	for _, a := range c.Args().Slice() {
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if len(a) < 2 || a[0] != '-' {
 			dirs = append(dirs, a)
 			continue
@@ -146,11 +161,18 @@ func dirArg(c *cli.Context) (string, error) {
 			}
 			return "", errHelpShown
 		}
-		if !hasVal {
-			val = "true"
-		}
-		if !isFlag(c.Command, flag) {
+		f := findFlag(c.Command, flag)
+		if f == nil {
 			return "", cmdline.Usagef("%s: flag provided but not defined: %s (see: %s --help)", c.Command.Name, a, c.Command.HelpName)
+		}
+		if _, isBool := f.(*cli.BoolFlag); !hasVal && isBool {
+			val = "true"
+		} else if !hasVal {
+			if i+1 == len(args) {
+				return "", cmdline.Usagef("%s: flag needs an argument: %s (see: %s --help)", c.Command.Name, a, c.Command.HelpName)
+			}
+			i++
+			val = args[i]
 		}
 		if err := c.Set(flag, val); err != nil {
 			return "", cmdline.Usagef("%s: %s: %v (see: %s --help)", c.Command.Name, a, err, c.Command.HelpName)
@@ -165,16 +187,16 @@ func dirArg(c *cli.Context) (string, error) {
 	return "", cmdline.Usagef("%s: unexpected argument %q after DIR %q (see: %s --help)", c.Command.Name, dirs[1], dirs[0], c.Command.HelpName)
 }
 
-// isFlag reports whether cmd has a flag called name.
-func isFlag(cmd *cli.Command, name string) bool {
+// findFlag returns cmd's flag called name, or nil.
+func findFlag(cmd *cli.Command, name string) cli.Flag {
 	for _, f := range cmd.Flags {
 		for _, n := range f.Names() {
 			if n == name {
-				return true
+				return f
 			}
 		}
 	}
-	return false
+	return nil
 }
 
 // action wraps a subcommand's action: it reads DIR (see [dirArg]) and maps

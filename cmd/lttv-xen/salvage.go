@@ -11,18 +11,34 @@ import (
 // --salvage, skipped.
 type sums struct {
 	record.Totals
-	skips []record.Skip
+	skips   []record.Skip
+	streams []record.StreamTotals // each stream's figures, in [record.Trace.Streams] order
+}
+
+// addMerger adds the counts and skips of every stream of m, which has read
+// its streams.
+func (s *sums) addMerger(m *record.Merger) {
+	for _, st := range m.Streams() {
+		s.addStream(st)
+	}
 }
 
 // add adds the counts and skips of r, which has read its stream.
 func (s *sums) add(r *record.Reader) {
-	t := r.Totals()
+	st := record.StreamTotals{File: r.Name(), Totals: r.Totals(), Skips: r.Skips()}
+	st.CPU, st.HasCPU = record.StreamCPU(st.File)
+	s.addStream(st)
+}
+
+func (s *sums) addStream(st record.StreamTotals) {
+	t := st.Totals
 	s.Packets += t.Packets
 	s.Records += t.Records
 	s.Discarded += t.Discarded
 	s.SkippedBytes += t.SkippedBytes
 	s.SkippedPackets += t.SkippedPackets
-	s.skips = append(s.skips, r.Skips()...)
+	s.skips = append(s.skips, st.Skips...)
+	s.streams = append(s.streams, st)
 }
 
 // damaged reports whether any region was skipped (or found cut short

@@ -241,6 +241,7 @@ func TestCheckSalvage(t *testing.T) {
 			for _, l := range replaceFile(d.skips, file) {
 				want += "   " + l + "\n"
 			}
+			want += fmt.Sprintf("   stream channel0_0 (pCPU 0): %d packets, %d events, %d lost\n", d.packets, len(d.recovered), d.lost)
 			if r.stdout != want {
 				t.Errorf("check --salvage printed\n%s\nwant\n%s", r.stdout, want)
 			}
@@ -250,7 +251,8 @@ func TestCheckSalvage(t *testing.T) {
 	dir := b.write()
 	r := run(t, "check", "--salvage", dir)
 	r.wantOK(t)
-	if want := fmt.Sprintf("%s: OK: %d packets, %d events, 12 lost\n", dir, len(b.packets), len(b.records)); r.stdout != want {
+	if want := fmt.Sprintf("%s: OK: %d packets, %d events, 12 lost\n   stream channel0_0 (pCPU 0): %d packets, %d events, 12 lost\n",
+		dir, len(b.packets), len(b.records), len(b.packets), len(b.records)); r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 }

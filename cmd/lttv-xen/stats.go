@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/lttng-xen/lttng-xen/analysis"
 	"github.com/lttng-xen/lttng-xen/record"
 )
 
@@ -26,7 +28,9 @@ dropped because the buffer was full: the sum of each packet's events_discarded
 increase, which is the last packet's cumulative count); the first and last
 event's time and the duration between them; the mean rate in events per
 second; the count of each event type the metadata declares (most frequent
-first) and of each pCPU.
+first) and of each pCPU; then each stream file's packets, events and losses
+(lttd-xen writes one stream per pCPU, channel0_<cpu>, and its own loss
+count: the pCPU whose buffer was full).
 
 --json prints the same as one JSON object with these keys:
    trace            DIR as given
@@ -77,6 +81,7 @@ type stats struct {
 	EventsLost     uint64            `json:"events_lost"`
 	PerEvent       map[string]uint64 `json:"per_event"`
 	PerCPU         map[string]uint64 `json:"per_cpu"`
+	PerStream      []streamStats     `json:"per_stream"`
 	FirstNS        uint64            `json:"first_ns"`
 	LastNS         uint64            `json:"last_ns"`
 	DurationNS     uint64            `json:"duration_ns"`
@@ -86,6 +91,15 @@ type stats struct {
 	SkippedBytes   int64             `json:"skipped_bytes"`
 	SkippedPackets uint64            `json:"skipped_packets"`
 	Skipped        []skipped         `json:"skipped"`
+}
+
+// streamStats is one stream file's figures, in the JSON output.
+type streamStats struct {
+	File       string  `json:"file"`
+	CPU        *uint32 `json:"cpu"` // from the file name channelN_<cpu>
+	Packets    uint64  `json:"packets"`
+	Events     uint64  `json:"events"`
+	EventsLost uint64  `json:"events_lost"`
 }
 
 // skipped is one region --salvage skipped, in the JSON output.
@@ -103,18 +117,9 @@ func (t *tool) stats(c *cli.Context, dir string) error {
 		return err
 	}
 	acc := statsAcc{perEvent: make(map[*record.Event]uint64, len(tr.Events)), perCPU: make(map[uint32]uint64)}
-	var rec record.Record
-	err = eachStream(tr, readMode(c.Bool("salvage")), func(r *record.Reader) error {
-		defer acc.sum.add(r)
-		for {
-			if err := r.NextInto(&rec); err != nil {
-				if isEOF(err) {
-					return nil
-				}
-				return err
-			}
-			acc.add(&rec)
-		}
+	acc.sum, err = eachRecord(tr, readMode(c.Bool("salvage")), func(rec *record.Record) error {
+		acc.add(rec)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -171,6 +176,14 @@ func (a *statsAcc) result(tr *record.Trace, dir string) stats {
 	}
 	for cpu, n := range a.perCPU {
 		st.PerCPU[strconv.FormatUint(uint64(cpu), 10)] = n
+	}
+	st.PerStream = make([]streamStats, 0, len(a.sum.streams))
+	for _, s := range a.sum.streams {
+		ss := streamStats{File: s.File, Packets: s.Packets, Events: s.Records, EventsLost: s.Discarded}
+		if s.HasCPU {
+			ss.CPU = &s.CPU
+		}
+		st.PerStream = append(st.PerStream, ss)
 	}
 	for _, s := range a.sum.skips {
 		st.Skipped = append(st.Skipped, skipped{File: s.File, Offset: s.Offset, Bytes: s.Size, Packets: s.Packets, Error: s.Err.Error()})
@@ -232,7 +245,20 @@ func writeStatsTable(w io.Writer, st stats) error {
 	fmt.Fprintf(w, "\nper pCPU:\n")
 	cpus := counts(st.PerCPU)
 	slices.SortFunc(cpus, func(a, b count) int { return cmp.Compare(cpuID(a.key), cpuID(b.key)) })
-	return writeCounts(w, "cpu", cpus, st.Events)
+	if err := writeCounts(w, "cpu", cpus, st.Events); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nper stream:\n")
+	rows := [][]string{{"file", "pCPU", "packets", "events", "lost"}}
+	for _, s := range st.PerStream {
+		cpu := "-"
+		if s.CPU != nil {
+			cpu = strconv.FormatUint(uint64(*s.CPU), 10)
+		}
+		rows = append(rows, []string{filepath.Base(s.File), cpu, strconv.FormatUint(s.Packets, 10),
+			strconv.FormatUint(s.Events, 10), strconv.FormatUint(s.EventsLost, 10)})
+	}
+	return analysis.WriteTable(w, rows)
 }
 
 // count is one entry of a per-event or per-pCPU table.

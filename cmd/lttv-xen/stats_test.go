@@ -15,28 +15,34 @@ import (
 	"github.com/lttng-xen/lttng-xen/record"
 )
 
-// wantStats computes what stats must report for the records b wrote,
-// repeated in copies stream files.
-func wantStats(b *traceBuilder, dir string, copies int) stats {
-	k := uint64(copies)
+// wantStats computes what stats must report for the stream files
+// channel0_0, channel0_1, … of dir that bs wrote, one builder each.
+func wantStats(dir string, bs ...*traceBuilder) stats {
 	st := stats{
-		Trace:      dir,
-		Events:     k * uint64(len(b.records)),
-		Packets:    k * uint64(len(b.packets)),
-		EventsLost: k * b.totalLost(),
-		PerEvent:   map[string]uint64{},
-		PerCPU:     map[string]uint64{},
-		Skipped:    []skipped{},
+		Trace:     dir,
+		PerEvent:  map[string]uint64{},
+		PerCPU:    map[string]uint64{},
+		PerStream: []streamStats{},
+		Skipped:   []skipped{},
 	}
-	for _, e := range b.tab.Events() {
+	for _, e := range bs[0].tab.Events() {
 		st.PerEvent[e.Name] = 0
 	}
-	for _, w := range b.records {
-		st.PerEvent[w.e.Name] += k
-		st.PerCPU[strconv.Itoa(int(w.cpu))] += k
+	first, last := ^uint64(0), uint64(0)
+	for i, b := range bs {
+		st.Events += uint64(len(b.records))
+		st.Packets += uint64(len(b.packets))
+		st.EventsLost += b.totalLost()
+		cpu := uint32(i)
+		st.PerStream = append(st.PerStream, streamStats{File: filepath.Join(dir, fmt.Sprintf("channel0_%d", i)), CPU: &cpu,
+			Packets: uint64(len(b.packets)), Events: uint64(len(b.records)), EventsLost: b.totalLost()})
+		for _, w := range b.records {
+			st.PerEvent[w.e.Name]++
+			st.PerCPU[strconv.Itoa(int(w.cpu))]++
+			first, last = min(first, w.ts), max(last, w.ts)
+		}
 	}
-	if n := len(b.records); n > 0 {
-		first, last := b.records[0].ts, b.records[n-1].ts
+	if st.Events > 0 {
 		st.FirstNS, st.LastNS, st.DurationNS = first, last, last-first
 		st.FirstTime = time.Unix(testOffsetSec, testOffsetNS+int64(first)).UTC().Format(timeLayout)
 		st.LastTime = time.Unix(testOffsetSec, testOffsetNS+int64(last)).UTC().Format(timeLayout)
@@ -61,7 +67,7 @@ func statsJSON(t *testing.T, dir string) stats {
 	}
 	keys := slices.Sorted(maps.Keys(fields))
 	want := []string{"duration_ns", "events", "events_lost", "events_per_sec", "first_ns", "first_time",
-		"last_ns", "last_time", "packets", "per_cpu", "per_event", "skipped", "skipped_bytes", "skipped_packets", "trace"}
+		"last_ns", "last_time", "packets", "per_cpu", "per_event", "per_stream", "skipped", "skipped_bytes", "skipped_packets", "trace"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("stats --json keys %q, want %q", keys, want)
 	}
@@ -72,7 +78,7 @@ func TestStatsJSON(t *testing.T) {
 	b := sampleTrace(t, 600)
 	dir := b.write()
 	got := statsJSON(t, dir)
-	want := wantStats(b, dir, 1)
+	want := wantStats(dir, b)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stats --json gave\n%+v\nwant\n%+v", got, want)
 	}
@@ -86,19 +92,31 @@ func TestStatsJSON(t *testing.T) {
 func TestStatsEmpty(t *testing.T) {
 	dir := newTraceBuilder(t).write()
 	got := statsJSON(t, dir)
-	want := wantStats(newTraceBuilder(t), dir, 1)
+	want := wantStats(dir, newTraceBuilder(t))
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stats --json gave\n%+v\nwant\n%+v", got, want)
 	}
 }
 
+// TestStatsStreams: a trace of four streams, one per pCPU, and one of the
+// same stream copied (stats counts what is there; check refuses it).
 func TestStatsStreams(t *testing.T) {
-	b := sampleTrace(t, 600)
-	dir := b.write()
-	writeFile(t, filepath.Join(dir, "channel0_1"), b.stream)
+	s := sampleStreams(t, 4, 300)
+	dir := s.write()
 	got := statsJSON(t, dir)
-	want := wantStats(b, dir, 2)
+	want := wantStats(dir, s.streams...)
 	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stats --json gave\n%+v\nwant\n%+v", got, want)
+	}
+	if got.Events != 1200 || got.EventsLost != 13 || got.PerStream[1].EventsLost != 13 || got.PerCPU["3"] != 300 {
+		t.Errorf("stats --json gave %+v", got)
+	}
+
+	b := sampleTrace(t, 600)
+	dir = b.write()
+	writeFile(t, filepath.Join(dir, "channel0_1"), b.stream)
+	got = statsJSON(t, dir)
+	if want := wantStats(dir, b, b); !reflect.DeepEqual(got, want) {
 		t.Errorf("stats --json gave\n%+v\nwant\n%+v", got, want)
 	}
 }
@@ -146,6 +164,10 @@ per pCPU:
    cpu1   4   36.4%
    cpu2   2   18.2%
    cpu10  1    9.1%
+
+per stream:
+   file        pCPU  packets  events  lost
+   channel0_0     0        5      11     3
 `
 	if r.stdout != want {
 		t.Errorf("stats printed\n%s\nwant\n%s", r.stdout, want)

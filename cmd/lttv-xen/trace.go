@@ -15,19 +15,14 @@ import (
 const metadataFile = "metadata"
 
 // openTrace opens the trace directory dir with [record.OpenTrace], turning
-// its failures into messages that say what dir lacks: a directory that is not
-// there, a directory without metadata, or one without any stream file.
-// Metadata that does not parse is a [*record.DecodeError], whose message
-// names the file and offset.
+// its failures into messages that say what dir lacks: a directory that is
+// not there, or one without metadata. A trace with metadata and no stream
+// file is a trace in which no pCPU wrote a packet (lttd-xen creates a
+// pCPU's stream with its first packet); like babeltrace2, the commands read
+// it as a trace of no event. Metadata that does not parse is a
+// [*record.DecodeError], whose message names the file and offset.
 func openTrace(dir string) (*record.Trace, error) {
-	tr, err := openMetadata(dir)
-	if err != nil {
-		return nil, err
-	}
-	if len(tr.Streams) == 0 {
-		return nil, fmt.Errorf("%s: not a trace directory: %s but no stream file (channelN_M)", dir, metadataFile)
-	}
-	return tr, nil
+	return openMetadata(dir)
 }
 
 // openMetadata is [openTrace] for a trace that may have no stream file yet
@@ -64,6 +59,31 @@ func eachStream(tr *record.Trace, mode record.Mode, read func(r *record.Reader) 
 		}
 	}
 	return nil
+}
+
+// eachRecord reads every stream of tr at once, in mode, and calls fn with
+// each record in timestamp order ([record.Merger]: one stream per pCPU,
+// merged), stopping at the first error. It returns what the streams
+// decoded and skipped, also when it fails.
+func eachRecord(tr *record.Trace, mode record.Mode, fn func(rec *record.Record) error) (sum sums, err error) {
+	m, err := tr.OpenMerger(mode)
+	if err != nil {
+		return sum, err
+	}
+	defer m.Close()
+	defer func() { sum.addMerger(m) }()
+	var rec record.Record
+	for {
+		if err := m.NextInto(&rec); err != nil {
+			if isEOF(err) {
+				return sum, nil
+			}
+			return sum, err
+		}
+		if err := fn(&rec); err != nil {
+			return sum, err
+		}
+	}
 }
 
 // readMode is the Reader mode of --salvage.

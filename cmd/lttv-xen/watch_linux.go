@@ -8,16 +8,18 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lttng-xen/lttng-xen/internal/poller"
 )
 
 // watcher sleeps until a trace directory changes: one inotify watch on the
 // directory, which reports the events of every file in it (the stream
 // files' writes, the metadata's replacement by rename, stream files
-// created later), plus an eventfd that [watcher.wake] writes to end the
-// wait. Wait belongs to one goroutine; wake may be called from any.
+// created later), waited for with a poller that [watcher.wake] wakes to
+// end the wait. Wait belongs to one goroutine; wake may be called from any.
 type watcher struct {
 	ino    int // inotify descriptor, non-blocking
-	wakeFD int // eventfd, non-blocking
+	poll   *poller.Poller
 	buf    []byte
 	closed atomic.Bool
 }
@@ -30,7 +32,7 @@ const watchMask = unix.IN_MODIFY | unix.IN_CLOSE_WRITE | unix.IN_CREATE | unix.I
 
 // newWatcher watches dir. On error nothing is left open.
 func newWatcher(dir string) (_ *watcher, err error) {
-	w := &watcher{ino: -1, wakeFD: -1, buf: make([]byte, 64<<10)}
+	w := &watcher{ino: -1, buf: make([]byte, 64<<10)}
 	defer func() {
 		if err != nil {
 			w.close()
@@ -42,8 +44,8 @@ func newWatcher(dir string) (_ *watcher, err error) {
 	if _, err = unix.InotifyAddWatch(w.ino, dir, watchMask); err != nil {
 		return nil, fmt.Errorf("watch %s: %w", dir, err)
 	}
-	if w.wakeFD, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
+	if w.poll, err = poller.New(); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
@@ -51,18 +53,15 @@ func newWatcher(dir string) (_ *watcher, err error) {
 // wait sleeps in poll(2) until the directory changes, then returns the
 // events queued, or errWoken once wake has been called.
 func (w *watcher) wait() (change, error) {
-	pfd := []unix.PollFd{{Fd: int32(w.ino), Events: unix.POLLIN}, {Fd: int32(w.wakeFD), Events: unix.POLLIN}}
+	pfd := []unix.PollFd{{Fd: int32(w.ino), Events: unix.POLLIN}}
 	for {
-		if _, err := unix.Poll(pfd, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return change{}, fmt.Errorf("poll: %w", err)
-		}
-		if pfd[1].Revents != 0 {
+		woken, err := w.poll.Wait(pfd, -1)
+		switch {
+		case err != nil:
+			return change{}, err
+		case woken:
 			return change{}, errWoken
-		}
-		if pfd[0].Revents != 0 {
+		case pfd[0].Revents != 0:
 			return w.read()
 		}
 	}
@@ -108,11 +107,7 @@ func (w *watcher) read() (change, error) {
 
 // wake makes a wait in progress, or the next one, return errWoken. Safe
 // from any goroutine, until close.
-func (w *watcher) wake() {
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	_, _ = unix.Write(w.wakeFD, one[:])
-}
+func (w *watcher) wake() { w.poll.Wake() }
 
 // close releases both descriptors. It is idempotent; no wake may run
 // concurrently with it or after it.
@@ -121,10 +116,11 @@ func (w *watcher) close() error {
 		return nil
 	}
 	var errs []error
-	for _, fd := range []int{w.ino, w.wakeFD} {
-		if fd >= 0 {
-			errs = append(errs, unix.Close(fd))
-		}
+	if w.ino >= 0 {
+		errs = append(errs, unix.Close(w.ino))
+	}
+	if w.poll != nil {
+		errs = append(errs, w.poll.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -26,6 +26,13 @@ var RunDirFlag = &cli.StringFlag{
 	Usage: "directory of the daemons' sockets (default: $" + rundir.EnvVar + ", else $XDG_RUNTIME_DIR/lttng-xen, else /tmp/lttng-xen-$UID)",
 }
 
+// InsecureRunDirFlag is --insecure-run-dir, for the clients (lttctl-xen,
+// lttd-xen): use a run directory or socket that [rundir.Trusted] refuses.
+var InsecureRunDirFlag = &cli.BoolFlag{
+	Name:  "insecure-run-dir",
+	Usage: "connect even if the run directory or dom0.sock is owned by another user or writable by others",
+}
+
 // LogLevelFlag is --log-level.
 var LogLevelFlag = &cli.StringFlag{
 	Name:  "log-level",
@@ -41,6 +48,9 @@ func Logger(c *cli.Context, w io.Writer, name string) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String(LogLevelFlag.Name))); err != nil {
 		return nil, Usagef("--log-level %q: want debug, info, warn or error", c.String(LogLevelFlag.Name))
+	}
+	if c.Bool(VerboseFlag.Name) {
+		level = slog.LevelDebug
 	}
 	h := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
 	return slog.New(h).With("cmd", name), nil
@@ -75,6 +85,7 @@ const (
 func Run(app *cli.App, args []string) int {
 	app.Version = Version
 	app.EnableBashCompletion = true
+	withVerbose(app)
 	app.ExitErrHandler = func(*cli.Context, error) {} // we print and exit ourselves
 	err := app.Run(args)
 	if err == nil {

@@ -46,7 +46,7 @@ func OpenFDs() int {
 
 // AllowUIDFlag is --allow-uid, for the daemons' peer-credential check.
 func AllowUIDFlag(who string) *cli.Int64SliceFlag {
-	return &cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept " + who + " from this uid (root and our own uid always)"}
+	return &cli.Int64SliceFlag{Name: "allow-uid", Usage: "also accept " + who + " from `UID` (root and our own uid always; repeatable); makes the run directory 0711 and the socket 0666 so that UID can reach it, the uid check still deciding who is served"}
 }
 
 // Daemon is what every daemon's main does first: refuse stray arguments,

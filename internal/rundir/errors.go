@@ -11,3 +11,8 @@ var (
 	// ErrNotOwner: the directory belongs to another user, who could replace our sockets.
 	ErrNotOwner = errors.New("owned by another user")
 )
+
+// ErrUntrusted is returned by [Trusted] and [TrustedSocket]: a client must not
+// use the run directory or socket (owned by another user, or writable by
+// others), since whoever controls it can answer in dom0's place.
+var ErrUntrusted = errors.New("not trusted")

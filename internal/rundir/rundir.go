@@ -26,6 +26,10 @@ const EnvVar = "LTTNG_XEN_RUN_DIR"
 // Perm is the mode of the run directory.
 const Perm fs.FileMode = 0o700
 
+// SharedPerm is the mode a daemon started with --allow-uid gives the run directory so that
+// other users can reach its sockets (cmdline.Share); Ensure keeps it.
+const SharedPerm fs.FileMode = 0o711
+
 // Resolve returns the run directory: flag (the --run-dir value) if not empty, else
 // $LTTNG_XEN_RUN_DIR, else $XDG_RUNTIME_DIR/lttng-xen, else /tmp/lttng-xen-UID (UID the
 // effective uid; /tmp whatever $TMPDIR says, so that every process finds the same directory).
@@ -45,7 +49,7 @@ func Resolve(flag string) string {
 
 // Ensure makes dir usable as a private run directory: it creates it (and missing parents)
 // with mode 0700, or, if it exists, checks that it is a directory (not a symlink to one) owned
-// by the effective uid and sets its mode to 0700. The checks and the mode change are made on
+// by the effective uid and sets its mode to 0700 (keeping [SharedPerm]). The checks and the mode change are made on
 // one open descriptor, so the path cannot be swapped in between. Errors wrap [ErrSymlink],
 // [ErrNotDir] or [ErrNotOwner] for a directory that must not be used.
 func Ensure(dir string) error {
@@ -86,7 +90,7 @@ func ensure(dir string) error {
 	if euid := uint32(os.Geteuid()); st.Uid != euid {
 		return fmt.Errorf("owned by uid %d, not %d: %w", st.Uid, euid, ErrNotOwner)
 	}
-	if fs.FileMode(st.Mode)&fs.ModePerm != Perm || st.Mode&(unix.S_ISUID|unix.S_ISGID|unix.S_ISVTX) != 0 {
+	if mode := fs.FileMode(st.Mode) & fs.ModePerm; mode != Perm && mode != SharedPerm || st.Mode&(unix.S_ISUID|unix.S_ISGID|unix.S_ISVTX) != 0 {
 		if err := unix.Fchmod(fd, uint32(Perm)); err != nil {
 			return fmt.Errorf("chmod: %w", err)
 		}
