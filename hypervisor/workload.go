@@ -10,8 +10,15 @@ import (
 // switches between the vCPUs of a few domains, hypercalls, interrupts,
 // page faults, timers, the odd domain creation and printk strings of
 // varying length. It is deterministic for a given seed and pCPU. Each pCPU
-// owns its workload; nothing here is shared.
+// owns its workload; nothing here is shared, and nothing may share its
+// cache lines: every event writes the generator's state and w.vals, and
+// four pCPUs' generators, allocated apart but 16 bytes each, used to share
+// one line and cost the flat-out trace twice the CPU per event with four
+// pCPUs as with one (docs/PERFORMANCE.md). The padding keeps other data off
+// the lines this struct writes.
 type workload struct {
+	_     [64]byte
+	pcg   rand.PCG // the generator's state, inside the padded struct
 	rng   *rand.Rand
 	cpu   uint32
 	vals  [5]record.Value // reused: the write path allocates nothing
@@ -21,6 +28,7 @@ type workload struct {
 	inIRQ bool
 	irq   uint32
 	nextD uint16
+	_     [64]byte
 }
 
 // Xen hypercall numbers a guest commonly makes.
@@ -37,7 +45,10 @@ var printkMsgs = [...]string{
 }
 
 func newWorkload(seed uint64, cpu uint32) *workload {
-	return &workload{rng: rand.New(rand.NewPCG(seed, uint64(cpu)+1)), cpu: cpu, nextD: 1}
+	w := &workload{cpu: cpu, nextD: 1}
+	w.pcg.Seed(seed, uint64(cpu)+1) // the stream rand.NewPCG(seed, cpu+1) gives
+	w.rng = rand.New(&w.pcg)
+	return w
 }
 
 // next picks the next event and fills its values. It returns the event

@@ -225,7 +225,6 @@ func globs(list []string) ([]string, error) {
 	return out, nil
 }
 
-
 func formatCount(v uint64) string { return strconv.FormatUint(v, 10) }
 
 // nearPow2 names the valid values nearest to v: the powers of two around it, leaving out
