@@ -46,6 +46,8 @@ echo "==> building into ./bin"
 go build -o bin/ ./cmd/... || exit 1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lttng-xen-soak.XXXXXX")
+# A home of its own: nothing the daemons or tools write lands in the real one.
+export HOME="$work/home"; mkdir -p "$HOME"
 logs="$work/logs" traces="$work/traces"; mkdir -p "$logs" "$traces"
 export LTTNG_XEN_RUN_DIR="$work/run"
 pids=() failures=0
@@ -154,7 +156,7 @@ sizes=(4KiB 16KiB 64KiB) counts=(2 4 8)
 while [ $SECONDS -lt $end ]; do
   c=$cycles; cycles=$((cycles + 1))
   out="$traces/cycle$c"
-  if ! ctl create --subbuf-size "${sizes[c % 3]}" --num-subbuf "${counts[c % 3]}"; then
+  if ! ctl create --no-output --subbuf-size "${sizes[c % 3]}" --num-subbuf "${counts[c % 3]}"; then
     fail "cycle $c: create"; tail -n 3 "$logs/lttctl.log" >&2; continue
   fi
   ./bin/lttd-xen --output "$out" >"$logs/lttd.out" 2>"$logs/lttd.log" & lttd=$!
