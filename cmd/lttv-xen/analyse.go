@@ -46,6 +46,22 @@ func window(c *cli.Context) (analysis.Window, error) {
 	return w, nil
 }
 
+// analysisArgs reads what summary, timeline and export take besides their
+// own flags: --output FILE when out names its kind (required then; "" for
+// none), the window, and the trace at dir.
+func analysisArgs(c *cli.Context, dir, out string) (file string, win analysis.Window, tr *record.Trace, err error) {
+	if out != "" {
+		if file = c.String("output"); file == "" {
+			return "", win, nil, cmdline.Usagef("%s: --output %s is required (see: %s --help)", c.Command.Name, out, c.Command.HelpName)
+		}
+	}
+	if win, err = window(c); err != nil {
+		return "", win, nil, err
+	}
+	tr, err = openTrace(dir)
+	return file, win, tr, err
+}
+
 // replayed is what [replay] found.
 type replayed struct {
 	sums   // packets, records, losses, skips

@@ -51,15 +51,7 @@ func (t *tool) export(c *cli.Context, dir string) (err error) {
 	if f := c.String("format"); f != "chrome" {
 		return cmdline.Usagef("export: --format %q: the formats are: chrome (see: %s --help)", f, c.Command.HelpName)
 	}
-	out := c.String("output")
-	if out == "" {
-		return cmdline.Usagef("export: --output FILE is required (see: %s --help)", c.Command.HelpName)
-	}
-	win, err := window(c)
-	if err != nil {
-		return err
-	}
-	tr, err := openTrace(dir)
+	out, win, tr, err := analysisArgs(c, dir, "FILE")
 	if err != nil {
 		return err
 	}

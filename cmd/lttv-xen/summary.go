@@ -73,11 +73,7 @@ EXAMPLES:
 }
 
 func (t *tool) summary(c *cli.Context, dir string) error {
-	win, err := window(c)
-	if err != nil {
-		return err
-	}
-	tr, err := openTrace(dir)
+	_, win, tr, err := analysisArgs(c, dir, "")
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/lttng-xen/lttng-xen/analysis"
-	"github.com/lttng-xen/lttng-xen/internal/cmdline"
 )
 
 func (t *tool) timelineCommand() *cli.Command {
@@ -53,15 +52,7 @@ EXAMPLES:
 }
 
 func (t *tool) timeline(c *cli.Context, dir string) (err error) {
-	out := c.String("output")
-	if out == "" {
-		return cmdline.Usagef("timeline: --output FILE.html is required (see: %s --help)", c.Command.HelpName)
-	}
-	win, err := window(c)
-	if err != nil {
-		return err
-	}
-	tr, err := openTrace(dir)
+	out, win, tr, err := analysisArgs(c, dir, "FILE.html")
 	if err != nil {
 		return err
 	}
