@@ -95,7 +95,7 @@ func TestSessionOutputNotEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.run("lttctl-xen", "create", "--output", out)
-	if r.code != 1 || r.stderr != "lttctl-xen: create: lttd-xen: "+out+": output directory is not empty (use --force to overwrite, --resume to continue a trace)\n" {
+	if r.code != 1 || r.stderr != "lttctl-xen: create: lttd-xen: "+out+": the output directory is not empty (give lttctl-xen create an empty or new --output directory)\n" {
 		t.Errorf("create into a non-empty directory: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if st := s.status(); st.State != wire.StateNone {

@@ -121,6 +121,11 @@ func run(c *cli.Context) error {
 		Dom0Socket: dom0Socket, OnPackets: view.OnPackets,
 		Redial: func() (*wire.Conn, error) { return cmdline.DialDom0(c) },
 	})
+	if errors.Is(err, consumer.ErrNotEmpty) && c.Int("ready-fd") >= 0 {
+		// Started by dom0 for "lttctl-xen create --output DIR", whose user
+		// has no --force or --resume to give: say what create wants.
+		return fmt.Errorf("%s: the output directory is not empty (give lttctl-xen create an empty or new --output directory)", dir)
+	}
 	if err != nil {
 		return err
 	}
