@@ -39,7 +39,6 @@ type relaySink struct {
 	busy    []bool           // sent a packet since the last tick
 	meta    []byte           // the metadata text sent so far
 	now     func() uint64    // the trace clock, for beacons
-	clock   string
 }
 
 // dialRelay opens the relay session.
@@ -69,7 +68,7 @@ func (r *relaySink) where() string { return r.cfg.URL.String() }
 func (r *relaySink) writeMetadata(text []byte) error {
 	// The clock of the beacons follows the metadata's.
 	if info, _, err := record.ParseMetadata(text); err == nil && info.ClockName == record.TSCClockName {
-		r.now, r.clock = record.TSC, info.ClockName
+		r.now = record.TSC
 	}
 	err := r.retry("send metadata", func() error { return r.sess.SendMetadata(text) })
 	if err == nil {

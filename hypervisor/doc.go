@@ -1,5 +1,6 @@
 // Package hypervisor is the simulated Xen hypervisor's tracing side: it owns
-// the trace channel (control page and sub-buffers in sealed memfds), runs
+// the trace channel (a control region and one ring of sub-buffers per pCPU,
+// in sealed memfds), runs
 // the simulated physical CPUs that write records into it, raises VIRQ_TBUF
 // at every delivered sub-buffer, and serves hypercalls from the one dom0
 // that bound that VIRQ.

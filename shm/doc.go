@@ -1,6 +1,8 @@
-// Package shm is the lttng-xen trace channel: one ring of sub-buffers shared
-// between the hypervisor's simulated pCPUs (many concurrent writers) and one
-// consumer process (lttd-xen).
+// Package shm is the lttng-xen trace channel: one ring of sub-buffers per
+// simulated pCPU ([Ring]; any number of concurrent writers, normally the
+// pCPU's own), grouped in a [Channel] with a producer-owned control region,
+// and one consumer process (lttd-xen) that reads every ring ([Consumer],
+// [Stream]) and writes only its consumed offsets.
 //
 // The package is format-agnostic: it moves bytes and counts them. What a
 // packet header looks like is supplied by the caller as two hooks
@@ -13,7 +15,7 @@
 // [Observer] copies delivered packets without consuming them (a snapshot),
 // checking each slot's published sequence before and after the copy.
 //
-// The ring logic ([Channel], [Consumer], [Observer], [Control]) works on plain []byte, so
+// The ring logic ([Channel], [Ring], [Consumer], [Observer], [Control]) works on plain []byte, so
 // it is tested with make([]byte, n); the memfd, seal and mmap plumbing lives
 // apart in memfd_linux.go. docs/ARCHITECTURE.md describes the protocol.
 package shm
