@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lttng-xen/lttng-xen/wire"
 )
 
 type btEvent struct {
@@ -49,6 +51,19 @@ func babeltrace(t *testing.T, dir string) (events []btEvent, stderr string, disc
 		discarded += n
 	}
 	return events, errb.String(), discarded
+}
+
+// checkExact fails t unless babeltrace2 reads in dir exactly what st says
+// the hypervisor did: every record written, and the lost ones reported as
+// discarded. It returns babeltrace2's events and stderr.
+func checkExact(t *testing.T, dir string, st wire.Status) ([]btEvent, string) {
+	t.Helper()
+	events, stderr, discarded := babeltrace(t, dir)
+	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
+		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
+			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
+	}
+	return events, stderr
 }
 
 // checkOrder fails the test if timestamps decrease. babeltrace2 merges the

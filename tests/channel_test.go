@@ -139,11 +139,7 @@ func TestChannelSecondConsumerRefused(t *testing.T) {
 	if code := s.wait(lttd, 30*time.Second); code != 0 {
 		t.Fatalf("lttd-xen exit %d:\n%s", code, lttd.stderr)
 	}
-	events, stderr, discarded := babeltrace(t, out)
-	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
-		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
-			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
-	}
+	checkExact(t, out, st)
 	if st := s.status(); st.ConsumerPID != 0 && st.State != "none" {
 		t.Errorf("after destroy: consumer pid %d", st.ConsumerPID)
 	}

@@ -148,11 +148,7 @@ func TestHostileClientsFlood(t *testing.T) {
 	if code := s.wait(lttd, 30*time.Second); code != 0 {
 		t.Fatalf("lttd-xen exit %d after the flood:\n%s", code, lttd.stderr)
 	}
-	events, stderr, discarded := babeltrace(t, out)
-	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
-		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
-			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
-	}
+	checkExact(t, out, st)
 	s.checkTrace(out)
 	// Every hostile connection is gone: no descriptor is left behind.
 	eventually(t, 15*time.Second, "descriptors left behind by the flood", func() bool {
@@ -434,11 +430,7 @@ func TestHostileConsumedScribble(t *testing.T) {
 			}
 		}
 	}
-	events, stderr, discarded := babeltrace(t, out)
-	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
-		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
-			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
-	}
+	events, _ := checkExact(t, out, st)
 	checkOrder(t, events)
 	s.checkTrace(out)
 }

@@ -100,10 +100,6 @@ func TestResumeRefusesWhatIsNotThisTrace(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, ".channel0_0.torn-0")); err != nil || !bytes.Equal(b, garbage) {
 		t.Errorf("the foreign file was not kept aside whole: %v", err)
 	}
-	events, stderr, discarded := babeltrace(t, dir)
-	if uint64(len(events)) != st.EventsWritten || discarded != st.EventsLost {
-		t.Errorf("babeltrace2: %d events, %d discarded; the hypervisor wrote %d and lost %d\n%s",
-			len(events), discarded, st.EventsWritten, st.EventsLost, firstLines(stderr, 5))
-	}
+	checkExact(t, dir, st)
 	s.checkTrace(dir)
 }
